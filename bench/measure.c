@@ -1,0 +1,147 @@
+/*
+ * Measures VMM processes for bench/run, so every VMM is timed and sized the
+ * same way and without a shell in between (a shell's fork and exec would add
+ * about a millisecond of noise to a number whose goal is 5 ms).
+ *
+ *   measure time RUNS CMD...
+ *       runs CMD RUNS times, output discarded; prints
+ *       "median_us min_us max_us status" where status is the exit status
+ *       every run had, or -1 when the runs disagreed.
+ *   measure rss DELAY_MS GUEST_MIB CMD...
+ *       starts CMD, waits DELAY_MS, reads its VmRSS and the resident part of
+ *       its guest-memory mapping (mappings of GUEST_MIB up to GUEST_MIB+4
+ *       MiB, which covers VMMs that pad the mapping for alignment), kills
+ *       it; prints "vmrss_kib guest_rss_kib alive" (alive 0 means CMD had
+ *       already exited, so the numbers describe nothing).
+ */
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+extern char **environ;
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* Starts argv with stdin, stdout and stderr on /dev/null. */
+static pid_t spawn_quiet(char **argv)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err) {
+		fprintf(stderr, "measure: cannot start %s: %s\n", argv[0], strerror(err));
+		exit(2);
+	}
+	return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static int cmd_time(int runs, char **argv)
+{
+	double *t = calloc((size_t)runs, sizeof(*t));
+	if (!t)
+		return 2;
+	int status = 0;
+	for (int i = 0; i < runs; i++) {
+		double start = now_us();
+		int st = wait_status(spawn_quiet(argv));
+		t[i] = now_us() - start;
+		if (i == 0)
+			status = st;
+		else if (st != status)
+			status = -1;
+	}
+	qsort(t, (size_t)runs, sizeof(*t), cmp_double);
+	double median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+	printf("%.0f %.0f %.0f %d\n", median, t[0], t[runs - 1], status);
+	free(t);
+	return 0;
+}
+
+static long status_field_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long v = -1;
+	size_t n = strlen(field);
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Sums Rss over the mappings sized like guest memory. */
+static long guest_rss_kib(pid_t pid, long guest_kib)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	FILE *f = fopen(path, "r");
+	long total = 0;
+	int in_guest = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		long v;
+		if (sscanf(line, "Size: %ld kB", &v) == 1)
+			in_guest = v >= guest_kib && v <= guest_kib + 4096;
+		else if (in_guest && sscanf(line, "Rss: %ld kB", &v) == 1)
+			total += v;
+	}
+	if (f)
+		fclose(f);
+	return total;
+}
+
+static int cmd_rss(long delay_ms, long guest_mib, char **argv)
+{
+	pid_t pid = spawn_quiet(argv);
+	usleep((useconds_t)delay_ms * 1000);
+	int alive = waitpid(pid, NULL, WNOHANG) == 0;
+	long rss = status_field_kib(pid, "VmRSS");
+	long guest = guest_rss_kib(pid, guest_mib * 1024);
+	kill(pid, SIGKILL);
+	if (alive)
+		waitpid(pid, NULL, 0);
+	printf("%ld %ld %d\n", rss, guest, alive);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && !strcmp(argv[1], "time"))
+		return cmd_time(atoi(argv[2]) > 0 ? atoi(argv[2]) : 1, argv + 3);
+	if (argc >= 5 && !strcmp(argv[1], "rss"))
+		return cmd_rss(atol(argv[2]), atol(argv[3]), argv + 4);
+	fprintf(stderr, "usage: measure time RUNS CMD... | measure rss DELAY_MS GUEST_MIB CMD...\n");
+	return 2;
+}

@@ -1,0 +1,31 @@
+/* Loaders: put a kernel and its boot structures into guest memory and say
+ * what state the boot vCPU starts in. No BIOS: popek builds what a
+ * firmware would have left behind (e820, MP table, GDT, page tables). */
+#ifndef POPEK_BOOT_H
+#define POPEK_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_state.h"
+#include "mem/guest_mem.h"
+
+enum flat_mode { FLAT_REAL = 16, FLAT_PROT32 = 32 };
+
+struct boot_config {
+	const char *kernel;    /* path */
+	const char *initrd;    /* path or NULL */
+	const char *cmdline;   /* NULL = empty */
+	int ncpus;
+	int flat;              /* --load given: a flat binary */
+	uint64_t load_addr;
+	enum flat_mode flat_mode;
+};
+
+/* Detects the image kind (multiboot, bzImage, ELF64 vmlinux; flat when asked),
+ * loads it and the initrd, writes the platform tables, and fills *bsp with
+ * the entry state. 0, or -1 with one readable line in err. */
+int boot_load(struct guest_mem *m, const struct boot_config *c, struct cpu_state *bsp,
+	      char *err, size_t n);
+
+#endif

@@ -1,0 +1,69 @@
+/* Where popek's loaders put things in guest-physical memory. One table, so
+ * the loaders, the platform tables and the tests agree on every address.
+ *
+ * Low memory (below 1 MiB) holds what a firmware and a boot loader would
+ * have left behind; kernels go at or above 1 MiB, initrds as high as their
+ * protocol allows. */
+#ifndef POPEK_BOOT_LAYOUT_H
+#define POPEK_BOOT_LAYOUT_H
+
+#define KiB 1024ull
+#define MiB (1024ull * KiB)
+#define GiB (1024ull * MiB)
+
+#define BOOT_PAGE 0x1000ull
+
+/* BIOS data area: the word at 0x40e is the EBDA segment, which Linux
+ * follows when it looks for the MP floating pointer. */
+#define BDA_EBDA_SEGMENT 0x40eull
+
+/* The boot GDT (both the 32-bit and the 64-bit flavour live here). */
+#define BOOT_GDT         0x500ull
+
+/* Flat real-mode binaries get their stack here. */
+#define BOOT_REAL_SP     0x7000u
+
+/* Linux: struct boot_params ("zero page"), RSI at entry. */
+#define BOOT_ZERO_PAGE   0x7000ull
+/* Stack top for the Linux and multiboot entries (below the page tables). */
+#define BOOT_STACK_TOP   0x8ff0ull
+
+/* Identity page tables for the 64-bit entries: PML4, one PDPT, and one
+ * page directory of 2 MiB pages per GiB mapped. */
+#define BOOT_PML4        0x9000ull
+#define BOOT_PDPT        0xa000ull
+#define BOOT_PD          0xb000ull
+#define BOOT_IDENTITY_GIB 4
+
+/* Multiboot information and what it points to (the multiboot entry uses
+ * no page tables, so it shares that space). */
+#define BOOT_MB_INFO     0x9000ull
+#define BOOT_MB_MMAP     0x9400ull
+#define BOOT_MB_MODS     0x9800ull
+#define BOOT_MB_LOADER   0x9900ull
+#define BOOT_MB_LOADER_MAX 0x100ull
+
+/* Command lines: the kernel's, and for multiboot the module's string. */
+#define BOOT_CMDLINE     0x20000ull
+#define BOOT_CMDLINE_MAX 0x8000ull      /* bytes including the NUL */
+#define BOOT_MB_MODSTR   0x28000ull
+#define BOOT_MB_MODSTR_MAX 0x8000ull
+
+/* Everything above lies below this; kernels may not be loaded into it. */
+#define BOOT_LOW_USED_END (BOOT_MB_MODSTR + BOOT_MB_MODSTR_MAX)
+/* Where "high" memory begins: kernels conventionally load at or above it,
+ * and the e820 map's legacy hole ends here. */
+#define BOOT_LOW_AREA_END 0x100000ull   /* 1 MiB */
+
+/* Extended BIOS data area: the last KiB of base memory, reserved in e820;
+ * the MP floating pointer and (when it fits) the MP configuration table. */
+#define BOOT_EBDA        0x9fc00ull
+#define BOOT_EBDA_END    0xa0000ull
+/* The BIOS area [0xf0000, 1 MiB): reserved; a copy of the MP floating
+ * pointer, and the MP configuration table when the EBDA is too small. */
+#define BOOT_BIOS        0xf0000ull
+#define BOOT_BIOS_END    0x100000ull
+
+#define BOOT_KERNEL_DEFAULT 0x100000ull /* non-relocatable bzImage, 1 MiB */
+
+#endif

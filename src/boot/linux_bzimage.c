@@ -1,0 +1,55 @@
+/* A bzImage, entered at its 64-bit entry (startup_64, load address +
+ * 0x200) with the zero page in RSI, as boot.rst's 64-bit boot protocol
+ * describes. */
+#include <string.h>
+
+#include "boot/boot_error.h"
+#include "boot/boot_layout.h"
+#include "boot/entry_state.h"
+#include "boot/initrd.h"
+#include "boot/linux_header.h"
+#include "boot/linux_zero_page.h"
+#include "boot/loaders.h"
+
+static uint64_t mib_up(uint64_t bytes)
+{
+	return (bytes + MiB - 1) / MiB;
+}
+
+/* The kernel needs [load_addr, load_addr + mem_needed) of RAM before it
+ * has read the memory map. */
+static int check_fits(const struct guest_mem *m, const struct boot_file *f,
+		      const struct linux_image *img, char *err, size_t n)
+{
+	uint64_t low_end = guest_mem_low_end(m);
+	if (img->load_addr < BOOT_LOW_AREA_END)
+		return boot_fail(err, n, "kernel '%s': preferred load address %#llx lies below 1 MiB: "
+				 "corrupt", f->path, (unsigned long long)img->load_addr);
+	if (img->load_addr >= low_end || img->mem_needed > low_end - img->load_addr)
+		return boot_fail(err, n, "kernel '%s': needs %llu MiB of memory (loaded at %#llx, "
+				 "%llu MiB in place), the guest has %llu MiB below the PCI hole",
+				 f->path, (unsigned long long)mib_up(img->load_addr + img->mem_needed),
+				 (unsigned long long)img->load_addr,
+				 (unsigned long long)mib_up(img->mem_needed),
+				 (unsigned long long)(low_end / MiB));
+	return 0;
+}
+
+int load_bzimage(struct guest_mem *m, const struct boot_config *c, const struct boot_file *f,
+		 struct cpu_state *bsp, char *err, size_t n)
+{
+	struct linux_image img;
+	if (linux_parse_header(f, &img, err, n) < 0 ||
+	    linux_check_cmdline(&img.hdr, c->cmdline, err, n) < 0 ||
+	    check_fits(m, f, &img, err, n) < 0)
+		return -1;
+	if (gpa_write(m, img.load_addr, f->data + img.kernel_offset, img.kernel_size) < 0)
+		return boot_fail(err, n, "kernel '%s': cannot write the kernel to guest memory", f->path);
+	struct initrd rd;
+	uint64_t top = (uint64_t)img.hdr.initrd_addr_max + 1;
+	if (initrd_load_high(m, c->initrd, img.load_addr + img.mem_needed, top, &rd, err, n) < 0)
+		return -1;
+	if (linux_zero_page_write(m, &img.hdr, c->cmdline, &rd, err, n) < 0)
+		return -1;
+	return entry_long64(m, bsp, img.load_addr + LINUX_ENTRY64_OFFSET, BOOT_ZERO_PAGE, err, n);
+}

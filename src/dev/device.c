@@ -1,0 +1,36 @@
+/* The device list: device files register themselves before main runs, so
+ * adding a device touches no other file. */
+#include <stdio.h>
+
+#include "dev/device.h"
+
+static struct device_desc *devices;
+
+void device_register(struct device_desc *d)
+{
+	/* Append, so devices are created in link order, deterministically. */
+	struct device_desc **p = &devices;
+	while (*p)
+		p = &(*p)->next;
+	d->next = NULL;
+	*p = d;
+}
+
+int devices_create(struct vm *vm, char *err, size_t n)
+{
+	for (struct device_desc *d = devices; d; d = d->next) {
+		char why[256] = "";
+		if (d->create(vm, why, sizeof(why)) != 0) {
+			snprintf(err, n, "device %s: %s", d->name, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void devices_destroy(struct vm *vm)
+{
+	for (struct device_desc *d = devices; d; d = d->next)
+		if (d->destroy)
+			d->destroy(vm);
+}

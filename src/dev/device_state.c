@@ -1,0 +1,33 @@
+/* See device_state.h. */
+#include <stddef.h>
+
+#include "dev/device_state.h"
+
+void *device_opaque(const struct bus *b, const struct io_handler *ops)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->range[i].ops == ops)
+			return b->range[i].opaque;
+	return NULL;
+}
+
+void bytewise_read(byte_read_fn fn, void *opaque, uint64_t off, uint8_t *data, unsigned size)
+{
+	for (unsigned i = 0; i < size; i++)
+		data[i] = fn(opaque, off + i);
+}
+
+void bytewise_write(byte_write_fn fn, void *opaque, uint64_t off, const uint8_t *data,
+		    unsigned size)
+{
+	for (unsigned i = 0; i < size; i++)
+		fn(opaque, off + i, data[i]);
+}
+
+uint64_t access_value(const uint8_t *data, unsigned size)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size && i < 8; i++)
+		v |= (uint64_t)data[i] << (8 * i);
+	return v;
+}

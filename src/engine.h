@@ -1,0 +1,52 @@
+/* What an engine provides: a way to run vCPUs in the canonical state until
+ * something the machine must handle happens. Engines know nothing of the
+ * devices; they see guest memory, the exit record and the cpu state. */
+#ifndef POPEK_ENGINE_H
+#define POPEK_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_state.h"
+#include "exit.h"
+
+struct vm;
+struct vcpu;
+
+struct engine {
+	const char *name;
+	/* 0 when the engine can run on this host, else -1 with the reason. */
+	int (*available)(char *why, size_t n);
+	int (*vm_create)(struct vm *vm, char *err, size_t n);
+	void (*vm_destroy)(struct vm *vm);
+	int (*vcpu_create)(struct vcpu *cpu, char *err, size_t n);
+	void (*vcpu_destroy)(struct vcpu *cpu);
+	int (*get_state)(struct vcpu *cpu, struct cpu_state *s);
+	int (*set_state)(struct vcpu *cpu, const struct cpu_state *s);
+	/* Runs until an exit; 0 with *e filled, -1 on a host-side failure
+	 * (errno set). The data of an IN or MMIO read that the machine writes
+	 * into *e reaches the guest on the next call. */
+	int (*run)(struct vcpu *cpu, struct vm_exit *e);
+	/* From any thread: make run() return EXIT_INTERRUPTED soon. */
+	void (*kick)(struct vcpu *cpu);
+	/* Instruction pointer of the last exit, for statistics (may be slow). */
+	uint64_t (*exit_rip)(struct vcpu *cpu);
+	/* Sets an interrupt line of an interrupt controller that lives inside
+	 * the engine (KVM's in-kernel irqchip). NULL: the machine's own models
+	 * take the line. */
+	int (*irq_line)(struct vm *vm, unsigned line, int level);
+	/* Optional, for --stats: what the engine handled without popek seeing
+	 * it (e.g. HLT and I/O handled inside KVM). */
+	void (*print_stats)(struct vm *vm, int fd);
+};
+
+extern const struct engine engine_kvm;
+
+/* The engine named by --engine ("kvm", "emu", "auto"); NULL with a reason. */
+const struct engine *engine_select(const char *name, char *why, size_t n);
+/* The engine of that name whether or not it can run here; NULL if unknown or not built. */
+const struct engine *engine_by_name(const char *name);
+/* 1 when the host CPU has VT-x or AMD-V. */
+int host_has_hw_virt(void);
+
+#endif

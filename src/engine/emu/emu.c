@@ -1,0 +1,294 @@
+/* The emulation engine's face to the machine (struct engine) and its run
+ * loop: find the decoded block at CS:RIP, run its instructions, stop at an
+ * exit, a fault, an interrupt or a kick.
+ *
+ * Faults and exits that cannot retire an instruction unwind with longjmp
+ * to the loop; an instruction changes architectural state only after its
+ * last possible fault wherever that matters (pushes, far transfers), so
+ * RIP still names the faulting instruction when the exception is taken. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "engine/emu/emu.h"
+#include "vm.h"
+
+static struct emu_cpu *cpu_of(struct vcpu *v)
+{
+	return v->engine_priv;
+}
+
+struct emu_vm *emu_vm_of(struct emu_cpu *c)
+{
+	return c->vm->engine_priv;
+}
+
+void emu_internal(struct emu_cpu *c, const char *why)
+{
+	c->internal_why = why;
+	c->pend.reason = EXIT_INTERNAL;
+	c->pend.fail.code = 0;
+	c->pend.fail.what = why;
+	longjmp(c->jb, JMP_EXIT);
+}
+
+static int emu_available(char *why, size_t n)
+{
+	(void)why;
+	(void)n;
+	return 0;
+}
+
+static uint64_t max_gpa(const struct guest_mem *m)
+{
+	uint64_t end = 0;
+	for (int k = 0; k < m->nregions; k++)
+		if (m->region[k].gpa + m->region[k].size > end)
+			end = m->region[k].gpa + m->region[k].size;
+	return end;
+}
+
+static int emu_vm_create(struct vm *vm, char *err, size_t n)
+{
+	struct emu_vm *v = calloc(1, sizeof(*v));
+	if (!v || block_cache_init(v, max_gpa(&vm->mem)) < 0) {
+		if (v)
+			block_cache_free(v);
+		free(v);
+		snprintf(err, n, "emu: out of memory for the block cache");
+		return -1;
+	}
+	vm->engine_priv = v;
+	return 0;
+}
+
+static void emu_vm_destroy(struct vm *vm)
+{
+	struct emu_vm *v = vm->engine_priv;
+	if (!v)
+		return;
+	block_cache_free(v);
+	free(v);
+	vm->engine_priv = NULL;
+}
+
+static int emu_vcpu_create(struct vcpu *cpu, char *err, size_t n)
+{
+	struct emu_cpu *c = aligned_alloc(64, (sizeof(struct emu_cpu) + 63) & ~(size_t)63);
+	if (!c) {
+		snprintf(err, n, "emu: out of memory for a vCPU");
+		return -1;
+	}
+	memset(c, 0, sizeof(*c));
+	c->vm = cpu->vm;
+	c->vcpu = cpu;
+	c->vcpu_index = cpu->index;
+	c->delivering = -1;
+	cpu->engine_priv = c;
+	return 0;
+}
+
+static void emu_vcpu_destroy(struct vcpu *cpu)
+{
+	free(cpu->engine_priv);
+	cpu->engine_priv = NULL;
+}
+
+static int emu_get_state(struct vcpu *cpu, struct cpu_state *s)
+{
+	struct emu_cpu *c = cpu_of(cpu);
+	get_flags(c);
+	*s = c->s;
+	s->msr.tsc = c->tsc_base + c->icount;
+	int irq = atomic_load(&c->irq);
+	if (irq) {
+		s->events.interrupt_pending = true;
+		s->events.interrupt_vector = irq - 1;
+	}
+	s->events.nmi_pending = atomic_load(&c->nmi) != 0;
+	return 0;
+}
+
+static int emu_set_state(struct vcpu *cpu, const struct cpu_state *s)
+{
+	struct emu_cpu *c = cpu_of(cpu);
+	c->s = *s;
+	c->lf_kind = LF_NONE;
+	c->s.rflags |= RFLAGS_FIXED;
+	c->tsc_base = s->msr.tsc - c->icount;
+	atomic_store(&c->irq, s->events.interrupt_pending ? s->events.interrupt_vector + 1 : 0);
+	atomic_store(&c->nmi, s->events.nmi_pending);
+	c->s.events.interrupt_pending = false;
+	c->s.events.nmi_pending = false;
+	/* an exit in flight belongs to the state being replaced */
+	c->io_in_pending = c->io_in_ready = false;
+	c->mmio_read_pending = c->mmio_wpending = false;
+	c->mmio_nlog = c->mmio_pos = 0;
+	c->delivering = -1;
+	tlb_flush(c, false);
+	emu_update_mode(c);
+	return 0;
+}
+
+int emu_interrupt(struct vcpu *cpu, uint8_t vector)
+{
+	struct emu_cpu *c = cpu_of(cpu);
+	int expected = 0;
+	return atomic_compare_exchange_strong(&c->irq, &expected, vector + 1) ? 0 : -1;
+}
+
+int emu_nmi(struct vcpu *cpu)
+{
+	atomic_store(&cpu_of(cpu)->nmi, 1);
+	return 0;
+}
+
+void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	struct emu_vm *v = vm->engine_priv;
+	if (!v || !len)
+		return;
+	for (uint64_t p = gpa >> 12; p <= (gpa + len - 1) >> 12; p++)
+		if (p < v->npages && v->page_blocks[p])
+			block_invalidate_page(v, p, NULL);
+	/* a vCPU may still hold write permission for the page in its TLB; it
+	 * only matters for code pages, which never keep write permission */
+}
+
+static void emu_kick(struct vcpu *cpu)
+{
+	atomic_store(&cpu_of(cpu)->kick, 1);
+}
+
+static uint64_t emu_exit_rip(struct vcpu *cpu)
+{
+	return cpu_of(cpu)->exit_rip;
+}
+
+/* Takes the answer the machine wrote into the last exit. */
+static void complete_exit(struct emu_cpu *c)
+{
+	if (c->io_in_pending) {
+		c->io_in_pending = false;
+		c->io_in_ready = true;
+	}
+	if (c->mmio_read_pending) {
+		c->mmio_read_pending = false;
+		int k = c->mmio_nlog++;
+		c->mmio_log[k].addr = c->pend.mmio.addr;
+		c->mmio_log[k].size = c->pend.mmio.size;
+		uint64_t v = 0;
+		memcpy(&v, c->mmio_buf, c->pend.mmio.size);
+		c->mmio_log[k].val = v;
+	}
+	c->mmio_wpending = false;
+	c->mmio_pos = 0;
+}
+
+static bool interrupts_open(struct emu_cpu *c)
+{
+	return (c->s.rflags & RFLAGS_IF) && !c->s.events.interrupt_shadow;
+}
+
+/* Delivers a pending NMI or external interrupt if the CPU can take it. */
+static void take_events(struct emu_cpu *c)
+{
+	if (atomic_load_explicit(&c->nmi, memory_order_relaxed) && !c->s.events.nmi_masked &&
+	    !c->s.events.interrupt_shadow) {
+		atomic_store(&c->nmi, 0);
+		c->s.events.nmi_masked = true;
+		c->delivering = -2;
+		deliver_event(c, 2, EV_EXT, false, 0);
+		c->delivering = -1;
+		return;
+	}
+	int irq = atomic_load_explicit(&c->irq, memory_order_relaxed);
+	if (irq && interrupts_open(c)) {
+		atomic_store(&c->irq, 0);
+		c->delivering = -2;
+		deliver_event(c, irq - 1, EV_EXT, false, 0);
+		c->delivering = -1;
+	}
+}
+
+/* Runs one block (one instruction while an interrupt shadow is active). */
+static void run_block(struct emu_cpu *c)
+{
+	uint8_t shadow = c->s.events.interrupt_shadow;
+	struct block *b = block_find(c);
+	c->cur_block = b;
+	int n = shadow ? 1 : b->n;
+	const struct insn *i = b->insn;
+	for (int k = 0; k < n; k++, i++) {
+		c->next_rip = c->s.rip + i->len;
+		if (!c->code64)
+			c->next_rip &= c->s.seg[SEG_CS].db ? 0xffffffffull : 0xffff;
+		i->fn(c, i);
+		c->s.rip = c->next_rip;
+		c->icount++;
+		if (c->mmio_nlog)
+			c->mmio_nlog = c->mmio_pos = 0;
+		if (c->stop)
+			break;
+	}
+	if (shadow)
+		c->s.events.interrupt_shadow &= ~shadow;
+	c->cur_block = NULL;
+}
+
+static int emu_run(struct vcpu *cpu, struct vm_exit *e)
+{
+	struct emu_cpu *c = cpu_of(cpu);
+	complete_exit(c);
+	c->pend.reason = EXIT_REASON_COUNT;
+	c->stop = 0;
+	for (;;) {
+		int r = setjmp(c->jb);
+		if (r == JMP_EXIT)
+			break;
+		if (r == JMP_FAULT) {
+			c->stop = 0;
+			c->cur_block = NULL;
+			handle_fault(c);
+			if (c->stop & STOP_EXIT)
+				break;
+		}
+		for (;;) {
+			if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
+				atomic_store(&c->kick, 0);
+				c->pend.reason = EXIT_INTERRUPTED;
+				goto out;
+			}
+			take_events(c);
+			if (c->s.events.halted) {
+				c->pend.reason = EXIT_HLT;
+				goto out;
+			}
+			c->stop = 0;
+			run_block(c);
+			if (c->stop & STOP_EXIT)
+				goto out;
+		}
+	}
+out:
+	c->stop = 0;
+	c->exit_rip = c->s.rip;
+	*e = c->pend;
+	return 0;
+}
+
+const struct engine engine_emu = {
+	.name = "emu",
+	.available = emu_available,
+	.vm_create = emu_vm_create,
+	.vm_destroy = emu_vm_destroy,
+	.vcpu_create = emu_vcpu_create,
+	.vcpu_destroy = emu_vcpu_destroy,
+	.get_state = emu_get_state,
+	.set_state = emu_set_state,
+	.run = emu_run,
+	.kick = emu_kick,
+	.exit_rip = emu_exit_rip,
+	.irq_line = NULL,
+};

@@ -1,0 +1,305 @@
+/* The software CPU's private state and the interfaces between its files.
+ *
+ * The vCPU keeps the canonical struct cpu_state as its register file, so
+ * get_state/set_state are copies; the only state kept apart is what makes
+ * execution fast: lazy arithmetic flags, the TLB, decoded blocks. */
+#ifndef POPEK_EMU_H
+#define POPEK_EMU_H
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu_state.h"
+#include "exit.h"
+
+struct vm;
+struct vcpu;
+struct emu_cpu;
+struct insn;
+
+typedef void (*insn_fn)(struct emu_cpu *c, const struct insn *i);
+
+/* One decoded instruction: everything the handler needs without touching
+ * the instruction bytes again. */
+struct insn {
+	insn_fn fn;
+	uint64_t imm;       /* immediate, sign- or zero-extended as the form wants */
+	int32_t disp;
+	uint16_t op;        /* 0x0xx one byte, 0x1xx 0F xx, 0x2xx 0F 38 xx, 0x3xx 0F 3A xx */
+	uint16_t imm2;      /* second immediate: ENTER level, far pointer selector */
+	uint8_t len;
+	uint8_t osize;      /* operand size in bytes: 2, 4, 8 */
+	uint8_t asize;      /* address size in bytes: 2, 4, 8 */
+	uint8_t seg;        /* effective segment for the memory operand */
+	uint8_t rep;        /* 0, 0xf2 or 0xf3 */
+	uint8_t lock;
+	uint8_t rex;        /* the REX byte, 0 if none */
+	uint8_t mod, reg, rm;  /* reg and rm include REX.R / REX.B */
+	uint8_t base, index;   /* NOREG when absent */
+	uint8_t scale;
+	uint8_t rip_rel;
+	uint8_t opsel;      /* 66/F2/F3 prefix for SSE forms: 0, 0x66, 0xf2, 0xf3 */
+};
+
+#define NOREG 0xff
+
+/* Lazy flags: the last flag-setting operation, evaluated when read. */
+enum lazy_kind { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC };
+
+#define TLB_SIZE 1024
+/* Permission bits cached in a TLB entry; a missing bit means "take the slow
+ * path", not necessarily "fault" (for example a clean page for writes). */
+#define TP_READ_S  1
+#define TP_READ_U  2
+#define TP_WRITE_S 4
+#define TP_WRITE_U 8
+#define TP_EXEC_S  16
+#define TP_EXEC_U  32
+
+struct tlb_entry {
+	uint64_t tag;      /* linear page | 1, 0 = empty */
+	uint64_t gpa;      /* guest-physical page */
+	uint8_t *host;     /* host address of the page, NULL when not RAM */
+	uint8_t perm;
+	uint8_t global;
+};
+
+/* Reasons the inner loop leaves a block early. */
+#define STOP_BLOCK 1   /* mode, CS or paging changed: look the block up again */
+#define STOP_EXIT  2   /* an exit is ready to return after this instruction */
+#define STOP_SMC   4   /* the running block was invalidated */
+
+/* What longjmp carries back to the run loop. */
+#define JMP_FAULT 1
+#define JMP_EXIT  2
+
+#define MMIO_LOG 8
+#define IO_BUF 4096
+
+struct block {
+	uint64_t gpa;
+	uint32_t mode;
+	uint16_t n;
+	bool valid;
+	struct block *hnext, *pnext;
+	struct insn *insn;
+};
+
+struct emu_cpu {
+	struct cpu_state s;
+	struct vm *vm;
+	struct vcpu *vcpu;
+	int vcpu_index;
+
+	/* lazy flags */
+	uint8_t lf_kind, lf_size;
+	uint64_t lf_a, lf_b, lf_res;
+	uint64_t lf_cf;    /* carry in (ADC/SBB) or preserved CF (INC/DEC) */
+
+	uint64_t next_rip;
+	int cpl;
+	bool code64;       /* CS.L in long mode */
+	bool long_mode;    /* EFER.LMA */
+	bool pe, v86;
+	unsigned stop;
+
+	/* exceptions */
+	jmp_buf jb;
+	int fault_vec;
+	bool fault_has_err;
+	uint32_t fault_err;
+	int delivering;    /* vector being delivered, -1 none */
+	bool in_iret_or_irq; /* unused by now, reserved */
+
+	struct tlb_entry tlb[TLB_SIZE];
+
+	/* exits */
+	struct vm_exit pend;        /* an exit to report after the instruction */
+	uint8_t io_buf[IO_BUF];
+	bool io_in_ready;           /* the answer to the pending IN is in io_buf */
+	bool io_in_pending;
+	struct { uint64_t addr; uint8_t size; uint64_t val; } mmio_log[MMIO_LOG];
+	int mmio_nlog, mmio_pos;
+	bool mmio_read_pending;     /* last exit was an MMIO read awaiting data */
+	uint8_t mmio_buf[8];
+	bool mmio_wpending;         /* an MMIO write was recorded this instruction */
+	uint64_t exit_rip;
+
+	atomic_int kick;
+	atomic_int irq;             /* external vector + 1, 0 none */
+	atomic_int nmi;
+
+	uint64_t icount;
+	const char *internal_why;
+	struct block *cur_block;
+	struct block tmp_block;    /* an instruction crossing a page, never cached */
+	struct insn tmp_insn;
+	uint64_t tsc_base;         /* TSC = tsc_base + icount */
+};
+
+/* Per-VM state: the decoded-block cache. */
+struct emu_vm {
+	struct block **hash;         /* by guest-physical address */
+	struct block **page_blocks;  /* blocks per guest-physical page, NULL = no code */
+	uint64_t npages;
+	uint32_t *code_pfns;         /* pages with code, for a full flush */
+	uint64_t ncode, code_cap;
+	struct insn *arena;
+	uint64_t arena_used, arena_cap;
+	struct block *blocks;
+	uint64_t nblocks, blocks_cap;
+	uint64_t flushes;
+};
+
+
+/* ---- emu.c: engine glue and the run loop */
+struct emu_vm *emu_vm_of(struct emu_cpu *c);
+void emu_internal(struct emu_cpu *c, const char *why) __attribute__((noreturn));
+/* Asserts an external interrupt with this vector; the vCPU takes it once
+ * RFLAGS.IF and the interrupt shadow allow. -1 while one is still pending. */
+int emu_interrupt(struct vcpu *cpu, uint8_t vector);
+int emu_nmi(struct vcpu *cpu);
+/* For the machine: guest RAM at gpa changed behind the CPU's back (DMA). */
+void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* ---- decode.c */
+/* Decodes one instruction from bytes (at most avail of them are readable).
+ * Returns its length, or 0 when avail is too short. */
+int decode_insn(struct insn *i, const uint8_t *p, int avail, int mode);
+#define MODE_16 0
+#define MODE_32 1
+#define MODE_64 2
+bool insn_ends_block(const struct insn *i);
+
+/* ---- block.c */
+struct block *block_find(struct emu_cpu *c);
+void block_invalidate_page(struct emu_vm *v, uint64_t pfn, struct emu_cpu *c);
+void block_flush_all(struct emu_vm *v);
+int block_cache_init(struct emu_vm *v, uint64_t max_gpa);
+void block_cache_free(struct emu_vm *v);
+static inline bool page_has_code(const struct emu_vm *v, uint64_t gpa)
+{
+	uint64_t pfn = gpa >> 12;
+	return pfn < v->npages && v->page_blocks[pfn];
+}
+
+/* ---- except.c */
+void raise_fault(struct emu_cpu *c, int vec, bool has_err, uint32_t err) __attribute__((noreturn));
+#define raise_gp(c, e) raise_fault(c, 13, true, (e))
+#define raise_ud(c) raise_fault(c, 6, false, 0)
+void deliver_event(struct emu_cpu *c, int vec, int kind, bool has_err, uint32_t err);
+#define EV_EXC 0     /* exception: pushes RIP of the faulting instruction */
+#define EV_SOFT 1    /* INT n / INT3 / INTO: pushes the next RIP, checks DPL */
+#define EV_EXT 2     /* external interrupt or NMI */
+void handle_fault(struct emu_cpu *c);
+
+/* ---- mmu.c */
+void tlb_flush(struct emu_cpu *c, bool keep_global);
+void tlb_flush_page(struct emu_cpu *c, uint64_t lin);
+void tlb_drop_write(struct emu_cpu *c, uint64_t gpa_page);
+/* Linear-address accesses; user says whether the access counts as CPL 3
+ * (system-structure accesses are supervisor even at CPL 3). */
+uint64_t lin_read(struct emu_cpu *c, uint64_t lin, int size, bool user);
+void lin_write(struct emu_cpu *c, uint64_t lin, int size, uint64_t val, bool user);
+/* Guest-physical page of an instruction fetch, host pointer or NULL. */
+uint8_t *fetch_ptr(struct emu_cpu *c, uint64_t lin, uint64_t *gpa);
+uint8_t *phys_host(struct emu_cpu *c, uint64_t gpa, uint64_t len);
+uint64_t phys_read(struct emu_cpu *c, uint64_t gpa, int size);
+void phys_write(struct emu_cpu *c, uint64_t gpa, int size, uint64_t val);
+bool paging_translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool fault);
+#define ACC_R 0
+#define ACC_W 1
+#define ACC_X 2
+#define ACC_USER 4
+
+/* ---- seg.c */
+uint64_t seg_lin(struct emu_cpu *c, int seg, uint64_t off, int size, bool write);
+uint64_t mem_read(struct emu_cpu *c, int seg, uint64_t off, int size);
+void mem_write(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val);
+void load_seg(struct emu_cpu *c, int sreg, uint16_t sel);
+void load_cs(struct emu_cpu *c, uint16_t sel, int cpl_new);
+bool read_descriptor(struct emu_cpu *c, uint16_t sel, uint64_t *lo, uint64_t *hi, bool fault, int vec);
+void desc_to_seg(struct segment *s, uint16_t sel, uint64_t lo, uint64_t hi);
+void emu_update_mode(struct emu_cpu *c);
+void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osize);
+void far_return(struct emu_cpu *c, int osize, uint16_t pop_extra);
+void do_iret(struct emu_cpu *c, int osize);
+
+/* ---- alu.c */
+uint64_t get_flags(struct emu_cpu *c);
+void set_flags(struct emu_cpu *c, uint64_t f);
+void set_flags_masked(struct emu_cpu *c, uint64_t f, uint64_t mask);
+bool cond_true(struct emu_cpu *c, int cc);
+
+/* ---- register helpers */
+static inline uint64_t size_mask(int size)
+{
+	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static inline uint64_t reg_read(struct emu_cpu *c, int r, int size, bool rex)
+{
+	if (size == 1) {
+		if (!rex && r >= 4 && r < 8)
+			return (c->s.gpr[r - 4] >> 8) & 0xff;
+		return c->s.gpr[r] & 0xff;
+	}
+	return c->s.gpr[r] & size_mask(size);
+}
+
+static inline void reg_write(struct emu_cpu *c, int r, int size, bool rex, uint64_t v)
+{
+	switch (size) {
+	case 1:
+		if (!rex && r >= 4 && r < 8)
+			c->s.gpr[r - 4] = (c->s.gpr[r - 4] & ~0xff00ull) | ((v & 0xff) << 8);
+		else
+			c->s.gpr[r] = (c->s.gpr[r] & ~0xffull) | (v & 0xff);
+		break;
+	case 2: c->s.gpr[r] = (c->s.gpr[r] & ~0xffffull) | (v & 0xffff); break;
+	case 4: c->s.gpr[r] = (uint32_t)v; break; /* 32-bit writes zero-extend */
+	default: c->s.gpr[r] = v; break;
+	}
+}
+
+static inline uint64_t sext(uint64_t v, int size)
+{
+	switch (size) {
+	case 1: return (uint64_t)(int64_t)(int8_t)v;
+	case 2: return (uint64_t)(int64_t)(int16_t)v;
+	case 4: return (uint64_t)(int64_t)(int32_t)v;
+	default: return v;
+	}
+}
+
+static inline bool is_canonical(uint64_t v)
+{
+	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
+}
+
+/* ---- operand helpers (ops.c) */
+uint64_t insn_ea(struct emu_cpu *c, const struct insn *i);
+uint64_t rm_read(struct emu_cpu *c, const struct insn *i, int size);
+void rm_write(struct emu_cpu *c, const struct insn *i, int size, uint64_t v);
+void push(struct emu_cpu *c, int size, uint64_t v);
+uint64_t pop(struct emu_cpu *c, int size);
+int stack_size(struct emu_cpu *c);
+uint64_t stack_mask(struct emu_cpu *c);
+int byte_or_osize(const struct insn *i);
+
+/* ---- io.c */
+bool io_allowed(struct emu_cpu *c, uint16_t port, int size);
+
+/* ---- system.c */
+uint64_t msr_read(struct emu_cpu *c, uint32_t idx, bool *ok);
+bool msr_write(struct emu_cpu *c, uint32_t idx, uint64_t v);
+void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4]);
+
+/* Handler table lookup, filled by decode.c from the families' tables. */
+extern insn_fn op_table[0x400];
+void ops_ud(struct emu_cpu *c, const struct insn *i);
+
+#endif

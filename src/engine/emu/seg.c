@@ -1,0 +1,425 @@
+/* Segmentation: linear addresses from segment caches with the limit and
+ * type checks, segment loads from descriptor tables, and the far control
+ * transfers that load CS (JMP/CALL/RET far, IRET).
+ *
+ * CPL is SS.DPL in protected mode, as VT-x defines it, so the cached state
+ * alone says which privilege the vCPU runs at, even right after CR0.PE was
+ * set and before the far jump that reloads CS. */
+#include "engine/emu/emu.h"
+
+void emu_update_mode(struct emu_cpu *c)
+{
+	c->pe = c->s.cr0 & CR0_PE;
+	c->long_mode = c->s.msr.efer & EFER_LMA;
+	c->v86 = c->pe && (c->s.rflags & RFLAGS_VM) && !c->long_mode;
+	c->code64 = c->long_mode && c->s.seg[SEG_CS].l;
+	if (!c->pe)
+		c->cpl = 0;
+	else if (c->v86)
+		c->cpl = 3;
+	else
+		c->cpl = c->s.seg[SEG_SS].dpl;
+	c->stop |= STOP_BLOCK;
+}
+
+static void __attribute__((noreturn)) seg_fault(struct emu_cpu *c, int seg, uint32_t err)
+{
+	raise_fault(c, seg == SEG_SS ? 12 : 13, true, err);
+}
+
+uint64_t seg_lin(struct emu_cpu *c, int seg, uint64_t off, int size, bool write)
+{
+	const struct segment *s = &c->s.seg[seg];
+	if (c->code64) {
+		uint64_t lin = off + ((seg == SEG_FS || seg == SEG_GS) ? s->base : 0);
+		/* canonical check on the first byte: 48-bit linear addresses */
+		if (!is_canonical(lin))
+			seg_fault(c, seg, 0);
+		return lin;
+	}
+	if (c->pe && !c->v86) {
+		if (s->unusable)
+			seg_fault(c, seg, 0);
+		if (s->s) {
+			bool code = s->type & 8;
+			if (write && (code || !(s->type & 2)))
+				seg_fault(c, seg, 0);
+			if (!write && code && !(s->type & 2))
+				seg_fault(c, seg, 0);
+		}
+	}
+	uint64_t last = (off & 0xffffffffull) + size - 1;
+	if (s->s && !(s->type & 8) && (s->type & 4)) {
+		/* expand-down: valid offsets are above the limit */
+		uint64_t upper = s->db ? 0xffffffffull : 0xffff;
+		if ((off & 0xffffffffull) <= s->limit || last > upper)
+			seg_fault(c, seg, 0);
+	} else if (last > s->limit) {
+		seg_fault(c, seg, 0);
+	}
+	return (s->base + off) & 0xffffffffull;
+}
+
+uint64_t mem_read(struct emu_cpu *c, int seg, uint64_t off, int size)
+{
+	return lin_read(c, seg_lin(c, seg, off, size, false), size, c->cpl == 3);
+}
+
+void mem_write(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val)
+{
+	lin_write(c, seg_lin(c, seg, off, size, true), size, val, c->cpl == 3);
+}
+
+/* ---- descriptors */
+
+void desc_to_seg(struct segment *s, uint16_t sel, uint64_t lo, uint64_t hi)
+{
+	uint32_t limit = (lo & 0xffff) | (((lo >> 48) & 0xf) << 16);
+	s->selector = sel;
+	s->base = ((lo >> 16) & 0xffffff) | (((lo >> 56) & 0xff) << 24);
+	s->type = (lo >> 40) & 0xf;
+	s->s = (lo >> 44) & 1;
+	s->dpl = (lo >> 45) & 3;
+	s->present = (lo >> 47) & 1;
+	s->avl = (lo >> 52) & 1;
+	s->l = (lo >> 53) & 1;
+	s->db = (lo >> 54) & 1;
+	s->g = (lo >> 55) & 1;
+	s->limit = s->g ? (limit << 12) | 0xfff : limit;
+	s->unusable = 0;
+	if (!s->s)
+		s->base |= (hi & 0xffffffffull) << 32;
+}
+
+/* Reads the 8-byte descriptor of sel (and the next 8 bytes when hi is not
+ * NULL, for 16-byte system descriptors in long mode). */
+bool read_descriptor(struct emu_cpu *c, uint16_t sel, uint64_t *lo, uint64_t *hi, bool fault, int vec)
+{
+	uint64_t base, limit;
+	if (sel & 4) {
+		const struct segment *ldt = &c->s.seg[SEG_LDT];
+		if (ldt->unusable || !ldt->present) {
+			if (fault)
+				raise_fault(c, vec, true, sel & 0xfffc);
+			return false;
+		}
+		base = ldt->base, limit = ldt->limit;
+	} else {
+		base = c->s.gdt.base, limit = c->s.gdt.limit;
+	}
+	uint32_t idx = sel & 0xfff8;
+	if (idx + 7 > limit || (hi && idx + 15 > limit)) {
+		if (fault)
+			raise_fault(c, vec, true, sel & 0xfffc);
+		return false;
+	}
+	uint64_t a = base + idx;
+	if (!c->long_mode)
+		a &= 0xffffffffull;
+	*lo = lin_read(c, a, 8, false);
+	if (hi)
+		*hi = lin_read(c, a + 8, 8, false);
+	return true;
+}
+
+static void set_desc_accessed(struct emu_cpu *c, uint16_t sel, uint64_t lo)
+{
+	if (lo & (1ull << 40))
+		return;
+	uint64_t base = (sel & 4) ? c->s.seg[SEG_LDT].base : c->s.gdt.base;
+	uint64_t a = base + (sel & 0xfff8) + 5;
+	if (!c->long_mode)
+		a &= 0xffffffffull;
+	lin_write(c, a, 1, ((lo >> 40) & 0xff) | 1, false);
+}
+
+static void load_null(struct segment *s, uint16_t sel)
+{
+	s->selector = sel;
+	s->base = 0;
+	s->limit = 0;
+	s->type = 0;
+	s->s = 0;
+	s->present = 0;
+	s->dpl = 0;
+	s->unusable = 1;
+}
+
+/* MOV/POP to a data segment register or SS, with the protected-mode checks. */
+void load_seg(struct emu_cpu *c, int sreg, uint16_t sel)
+{
+	struct segment *s = &c->s.seg[sreg];
+	if (!c->pe || c->v86) {
+		s->selector = sel;
+		s->base = (uint64_t)sel << 4;
+		s->unusable = 0;
+		s->present = 1;
+		if (c->v86) {
+			s->limit = 0xffff;
+			s->dpl = 3;
+			s->type = 3;
+			s->s = 1;
+			s->db = 0;
+			s->g = 0;
+		}
+		return;
+	}
+	int rpl = sel & 3;
+	if ((sel & 0xfffc) == 0) {
+		if (sreg == SEG_SS && !(c->code64 && c->cpl != 3 && rpl == c->cpl))
+			raise_gp(c, 0);
+		load_null(s, sel);
+		if (sreg == SEG_SS)
+			s->dpl = c->cpl;
+		return;
+	}
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	struct segment n;
+	desc_to_seg(&n, sel, lo, 0);
+	if (sreg == SEG_SS) {
+		if (rpl != c->cpl || n.dpl != c->cpl || !n.s || (n.type & 8) || !(n.type & 2))
+			raise_gp(c, sel & 0xfffc);
+		if (!n.present)
+			raise_fault(c, 12, true, sel & 0xfffc);
+	} else {
+		if (!n.s || ((n.type & 8) && !(n.type & 2)))
+			raise_gp(c, sel & 0xfffc);
+		bool conforming_code = (n.type & 0xc) == 0xc;
+		if (!conforming_code && (n.dpl < c->cpl || n.dpl < rpl))
+			raise_gp(c, sel & 0xfffc);
+		if (!n.present)
+			raise_fault(c, 11, true, sel & 0xfffc);
+	}
+	set_desc_accessed(c, sel, lo);
+	n.type |= 1;
+	*s = n;
+}
+
+/* Loads CS from a code descriptor already checked by the caller. */
+static void commit_cs(struct emu_cpu *c, uint16_t sel, uint64_t lo, int cpl)
+{
+	set_desc_accessed(c, sel, lo);
+	desc_to_seg(&c->s.seg[SEG_CS], (sel & 0xfffc) | cpl, lo, 0);
+	c->s.seg[SEG_CS].type |= 1;
+}
+
+void load_cs(struct emu_cpu *c, uint16_t sel, int cpl_new)
+{
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	commit_cs(c, sel, lo, cpl_new);
+}
+
+/* Checks a code descriptor as a JMP/CALL target at the current CPL. */
+static void check_code_target(struct emu_cpu *c, uint16_t sel, const struct segment *n)
+{
+	if (!n->s || !(n->type & 8))
+		raise_gp(c, sel & 0xfffc);
+	if (n->type & 4) {
+		if (n->dpl > c->cpl)
+			raise_gp(c, sel & 0xfffc);
+	} else if ((sel & 3) > c->cpl || n->dpl != c->cpl) {
+		raise_gp(c, sel & 0xfffc);
+	}
+	if (!n->present)
+		raise_fault(c, 11, true, sel & 0xfffc);
+}
+
+static uint64_t ip_mask(int osize)
+{
+	return size_mask(osize);
+}
+
+void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osize)
+{
+	if (!c->pe || c->v86) {
+		if (call) {
+			push(c, osize, c->s.seg[SEG_CS].selector);
+			push(c, osize, c->next_rip);
+		}
+		c->s.seg[SEG_CS].selector = sel;
+		c->s.seg[SEG_CS].base = (uint64_t)sel << 4;
+		c->next_rip = off & ip_mask(osize);
+		c->stop |= STOP_BLOCK;
+		return;
+	}
+	if ((sel & 0xfffc) == 0)
+		raise_gp(c, 0);
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	struct segment n;
+	desc_to_seg(&n, sel, lo, 0);
+	if (!n.s)
+		emu_internal(c, "far transfer through a gate or TSS is not implemented");
+	check_code_target(c, sel, &n);
+	bool to64 = c->long_mode && n.l;
+	if (!to64 && (off & ip_mask(osize)) > n.limit)
+		raise_gp(c, 0);
+	if (call) {
+		/* push before committing so a stack fault leaves CS intact */
+		uint64_t rsp = c->s.gpr[RSP];
+		push(c, osize, c->s.seg[SEG_CS].selector);
+		push(c, osize, c->next_rip);
+		(void)rsp;
+	}
+	commit_cs(c, sel, lo, c->cpl);
+	c->next_rip = off & ip_mask(osize);
+	emu_update_mode(c);
+}
+
+/* Invalidates data segments the new, less privileged CPL may not use. */
+static void drop_privileged_segs(struct emu_cpu *c)
+{
+	static const int segs[] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
+	for (int k = 0; k < 4; k++) {
+		struct segment *s = &c->s.seg[segs[k]];
+		bool conforming = s->s && (s->type & 0xc) == 0xc;
+		if (!s->unusable && !conforming && s->dpl < c->cpl) {
+			/* FS/GS bases survive in 64-bit mode only through their MSRs */
+			load_null(s, 0);
+		}
+	}
+}
+
+void far_return(struct emu_cpu *c, int osize, uint16_t pop_extra)
+{
+	if (!c->pe || c->v86) {
+		uint64_t ip = pop(c, osize);
+		uint16_t sel = pop(c, osize);
+		c->s.gpr[RSP] = (c->s.gpr[RSP] & ~stack_mask(c)) |
+				((c->s.gpr[RSP] + pop_extra) & stack_mask(c));
+		c->s.seg[SEG_CS].selector = sel;
+		c->s.seg[SEG_CS].base = (uint64_t)sel << 4;
+		c->next_rip = ip;
+		c->stop |= STOP_BLOCK;
+		return;
+	}
+	uint64_t sp = c->s.gpr[RSP];
+	uint64_t ip = pop(c, osize);
+	uint16_t sel = pop(c, osize);
+	int rpl = sel & 3;
+	if ((sel & 0xfffc) == 0 || rpl < c->cpl) {
+		c->s.gpr[RSP] = sp;
+		raise_gp(c, sel & 0xfffc);
+	}
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	struct segment n;
+	desc_to_seg(&n, sel, lo, 0);
+	if (!n.s || !(n.type & 8) || ((n.type & 4) ? n.dpl > rpl : n.dpl != rpl))
+		raise_gp(c, sel & 0xfffc);
+	if (!n.present)
+		raise_fault(c, 11, true, sel & 0xfffc);
+	c->s.gpr[RSP] = (c->s.gpr[RSP] & ~stack_mask(c)) | ((c->s.gpr[RSP] + pop_extra) & stack_mask(c));
+	if (rpl > c->cpl) {
+		uint64_t nsp = pop(c, osize);
+		uint16_t nss = pop(c, osize);
+		commit_cs(c, sel, lo, rpl);
+		c->s.seg[SEG_SS].dpl = rpl;
+		emu_update_mode(c);
+		load_seg(c, SEG_SS, nss);
+		c->s.gpr[RSP] = nsp + pop_extra;
+		drop_privileged_segs(c);
+	} else {
+		commit_cs(c, sel, lo, rpl);
+	}
+	c->next_rip = ip;
+	emu_update_mode(c);
+}
+
+/* RFLAGS bits a POPF/IRET may change at this CPL and IOPL. */
+static uint64_t writable_flags(struct emu_cpu *c, int osize, bool iret)
+{
+	uint64_t m = RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_TF |
+		     RFLAGS_DF | RFLAGS_OF | RFLAGS_NT;
+	int iopl = (c->s.rflags >> 12) & 3;
+	if (osize >= 4)
+		m |= RFLAGS_AC | RFLAGS_ID | (iret ? RFLAGS_RF : 0);
+	if (!c->pe || c->cpl <= iopl)
+		m |= RFLAGS_IF;
+	if (!c->pe || c->cpl == 0) {
+		m |= RFLAGS_IOPL;
+		if (iret && osize >= 4)
+			m |= RFLAGS_VIF | RFLAGS_VIP;
+	}
+	if (osize == 2)
+		m &= 0xffff;
+	return m;
+}
+
+void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret);
+void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret)
+{
+	uint64_t m = writable_flags(c, osize, iret);
+	uint64_t f = get_flags(c);
+	f = (f & ~m) | (v & m);
+	set_flags(c, f | RFLAGS_FIXED);
+}
+
+void do_iret(struct emu_cpu *c, int osize)
+{
+	if (!c->pe) {
+		uint64_t ip = pop(c, osize);
+		uint16_t sel = pop(c, osize);
+		uint64_t fl = pop(c, osize);
+		c->s.seg[SEG_CS].selector = sel;
+		c->s.seg[SEG_CS].base = (uint64_t)sel << 4;
+		c->next_rip = ip;
+		write_flags_popf(c, fl, osize, true);
+		c->stop |= STOP_BLOCK;
+		return;
+	}
+	if (c->v86)
+		emu_internal(c, "IRET in virtual-8086 mode is not implemented");
+	if ((c->s.rflags & RFLAGS_NT) && !c->long_mode)
+		emu_internal(c, "IRET task return is not implemented");
+	uint64_t sp = c->s.gpr[RSP];
+	uint64_t ip = pop(c, osize);
+	uint16_t sel = pop(c, osize);
+	uint64_t fl = pop(c, osize);
+	if ((fl & RFLAGS_VM) && c->cpl == 0 && !c->long_mode)
+		emu_internal(c, "IRET to virtual-8086 mode is not implemented");
+	int rpl = sel & 3;
+	if ((sel & 0xfffc) == 0 || rpl < c->cpl) {
+		c->s.gpr[RSP] = sp;
+		raise_gp(c, sel & 0xfffc);
+	}
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	struct segment n;
+	desc_to_seg(&n, sel, lo, 0);
+	if (!n.s || !(n.type & 8) || ((n.type & 4) ? n.dpl > rpl : n.dpl != rpl))
+		raise_gp(c, sel & 0xfffc);
+	if (!n.present)
+		raise_fault(c, 11, true, sel & 0xfffc);
+	bool pop_stack = rpl > c->cpl || c->code64;
+	uint64_t nsp = 0;
+	uint16_t nss = 0;
+	if (pop_stack) {
+		nsp = pop(c, osize);
+		nss = pop(c, osize);
+	}
+	/* flags are written with the old CPL's rights */
+	write_flags_popf(c, fl, osize, true);
+	int old_cpl = c->cpl;
+	commit_cs(c, sel, lo, rpl);
+	c->next_rip = ip;
+	if (pop_stack) {
+		c->s.seg[SEG_SS].dpl = rpl;
+		emu_update_mode(c);
+		bool null_ok = c->long_mode && n.l && rpl != 3;
+		if ((nss & 0xfffc) == 0 && null_ok) {
+			load_null(&c->s.seg[SEG_SS], nss);
+			c->s.seg[SEG_SS].dpl = rpl;
+		} else {
+			load_seg(c, SEG_SS, nss);
+		}
+		c->s.gpr[RSP] = nsp;
+		if (osize == 4 && !c->long_mode)
+			c->s.gpr[RSP] = (uint32_t)nsp;
+	}
+	emu_update_mode(c);
+	if (rpl > old_cpl)
+		drop_privileged_segs(c);
+}

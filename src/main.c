@@ -1,0 +1,113 @@
+/* popek: command words, then one run of a VM from options to exit status. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+#include "cli.h"
+#include "vm.h"
+
+static int fail_input(const char *msg)
+{
+	fprintf(stderr, "popek: %s\n", msg);
+	return STATUS_BAD_INPUT;
+}
+
+static int is_fatal(int status)
+{
+	return status == STATUS_TRIPLE_FAULT || status == STATUS_ENTRY_FAILED ||
+	       status == STATUS_INTERNAL || status == STATUS_HOST_ERROR;
+}
+
+static int cmd_engines(void)
+{
+	static const char *names[] = { "kvm", "emu" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char why[256];
+		const struct engine *e = engine_by_name(names[i]);
+		if (e && (!e->available || e->available(why, sizeof(why)) == 0))
+			printf("%s\n", names[i]);
+	}
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_options o;
+	char err[512] = "";
+	int r = cli_parse_run(argc, argv, &o, err, sizeof(err));
+	if (r == 1) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (r != 0) {
+		fprintf(stderr, "popek: %s\nTry 'popek --help'.\n", err);
+		return STATUS_BAD_INPUT;
+	}
+	/* Check the files before creating anything, so bad input costs nothing. */
+	if (access(o.boot.kernel, R_OK) != 0 || (o.boot.initrd && access(o.boot.initrd, R_OK) != 0)) {
+		const char *f = access(o.boot.kernel, R_OK) != 0 ? o.boot.kernel : o.boot.initrd;
+		snprintf(err, sizeof(err), "cannot read '%s': %m", f);
+		return fail_input(err);
+	}
+	const struct engine *engine = engine_select(o.engine, err, sizeof(err));
+	if (!engine) {
+		fprintf(stderr, "popek: %s\n", err);
+		return STATUS_HOST_ERROR;
+	}
+	struct vm_config cfg = {
+		.ram_size = o.ram_size,
+		.ncpus = o.ncpus,
+		.stats = o.stats,
+		.deterministic = o.deterministic,
+		.console_in_fd = STDIN_FILENO,
+		.console_out_fd = STDOUT_FILENO,
+	};
+	static struct vm vm;   /* large (per-vCPU stats tables): not on the stack */
+	if (vm_create(&vm, engine, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "popek: %s\n", err);
+		return strstr(err, "memory") ? STATUS_BAD_INPUT : STATUS_HOST_ERROR;
+	}
+	if (boot_load(&vm.mem, &o.boot, &vm.vcpu[0].boot_state, err, sizeof(err)) != 0) {
+		vm_destroy(&vm);
+		return fail_input(err);
+	}
+	int status = vm_run(&vm);
+	if (is_fatal(status)) {
+		fprintf(stderr, "popek: %s\n", vm.stop_reason);
+		if (vm.dump_valid)
+			cpu_state_dump(&vm.dump_state, STDERR_FILENO);
+	}
+	if (o.stats) {
+		stats_print(&vm.vcpu[0].stats, vm.ncpus, STDERR_FILENO, 10);
+		if (engine->print_stats)
+			engine->print_stats(&vm, STDERR_FILENO);
+	}
+	vm_destroy(&vm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_usage(stderr);
+		return STATUS_BAD_INPUT;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+		printf("popek %s\n", POPEK_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "engines") == 0)
+		return cmd_engines();
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (cmd[0] == '-')   /* `popek -k bzImage ...` reads as run */
+		return cmd_run(argc, argv);
+	fprintf(stderr, "popek: unknown command '%s'\nTry 'popek --help'.\n", cmd);
+	return STATUS_BAD_INPUT;
+}

@@ -1,0 +1,102 @@
+/* Guest RAM is anonymous, lazily backed host memory: a 2 GiB guest costs
+ * the host only the pages the guest touches. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+
+#include "mem/guest_mem.h"
+
+/* Popek refuses RAM the host could never back: more than its RAM and swap.
+ * The guest would otherwise be killed by the OOM killer mid-run. */
+static uint64_t host_memory_limit(void)
+{
+	struct sysinfo si;
+	if (sysinfo(&si) != 0)
+		return UINT64_MAX;
+	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
+static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size, char *err, size_t n)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, n, "cannot map %llu MiB of guest memory: %s",
+			 (unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
+	/* Transparent huge pages cut the TLB cost of a large guest. */
+	madvise(p, size, MADV_HUGEPAGE);
+	struct mem_region *r = &m->region[m->nregions++];
+	r->gpa = gpa;
+	r->size = size;
+	r->host = p;
+	return 0;
+}
+
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n)
+{
+	memset(m, 0, sizeof(*m));
+	if (ram_size < (1ull << 20)) {
+		snprintf(err, n, "memory size must be at least 1 MiB (got %llu bytes)",
+			 (unsigned long long)ram_size);
+		return -1;
+	}
+	uint64_t limit = host_memory_limit();
+	if (ram_size > limit) {
+		snprintf(err, n, "memory size %llu MiB is more than this host has (%llu MiB)",
+			 (unsigned long long)(ram_size >> 20), (unsigned long long)(limit >> 20));
+		return -1;
+	}
+	m->ram_size = ram_size;
+	uint64_t low = ram_size < MEM_LOW_LIMIT ? ram_size : MEM_LOW_LIMIT;
+	if (map_region(m, 0, low, err, n) != 0)
+		return -1;
+	if (ram_size > low && map_region(m, MEM_HIGH_START, ram_size - low, err, n) != 0) {
+		guest_mem_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void guest_mem_free(struct guest_mem *m)
+{
+	for (int i = 0; i < m->nregions; i++)
+		munmap(m->region[i].host, m->region[i].size);
+	m->nregions = 0;
+}
+
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < m->nregions; i++) {
+		const struct mem_region *r = &m->region[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *p = gpa_ptr(m, gpa, len);
+	if (!p)
+		return -1;
+	memcpy(p, src, len);
+	return 0;
+}
+
+int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *p = gpa_ptr(m, gpa, len);
+	if (!p)
+		return -1;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *m)
+{
+	return m->nregions ? m->region[0].gpa + m->region[0].size : 0;
+}

@@ -1,0 +1,42 @@
+/* Guest-physical memory: host mappings of the guest's RAM, and the
+ * guest-physical memory map every loader and engine agrees on. */
+#ifndef POPEK_GUEST_MEM_H
+#define POPEK_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEM_MAX_REGIONS 4
+
+/* RAM above this stays below the 32-bit PCI/MMIO hole. */
+#define MEM_LOW_LIMIT  0xc0000000ull     /* 3 GiB */
+#define MEM_HIGH_START 0x100000000ull    /* 4 GiB */
+
+struct mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_mem {
+	struct mem_region region[MEM_MAX_REGIONS];
+	int nregions;
+	uint64_t ram_size;   /* total RAM the user asked for */
+};
+
+/* Maps ram_size bytes of guest RAM: below 3 GiB, the rest from 4 GiB up.
+ * Refuses zero and sizes beyond what the host has (message in err). */
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n);
+void guest_mem_free(struct guest_mem *m);
+
+/* Host pointer to len bytes at gpa, or NULL when any of them is not RAM. */
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Copies into / out of guest RAM; -1 when the range is not all RAM. */
+int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
+
+/* Highest guest-physical address + 1 of RAM below the hole. */
+uint64_t guest_mem_low_end(const struct guest_mem *m);
+
+#endif

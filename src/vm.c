@@ -1,0 +1,228 @@
+/* The machine's run loop: one host thread per vCPU runs the engine, answers
+ * each exit through the buses, and stops every vCPU once any of them ends
+ * the run. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dev/device.h"
+#include "vm.h"
+
+uint64_t host_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t vm_now_ns(const struct vm *vm)
+{
+	return host_now_ns() - vm->start_ns;
+}
+
+void vm_irq_line(struct vm *vm, unsigned line, int level)
+{
+	if (vm->engine->irq_line)
+		vm->engine->irq_line(vm, line, level);
+	/* Engines without an in-kernel interrupt controller get popek's own
+	 * PIC/IOAPIC models here once they exist (the emulation engine). */
+}
+
+void vm_request_stop(struct vm *vm, int status, const char *why)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!atomic_load(&vm->stopping)) {
+		vm->status = status;
+		snprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", why ? why : "");
+		atomic_store(&vm->stopping, 1);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (int i = 0; i < vm->ncpus; i++)
+		if (vm->engine->kick && vm->vcpu[i].engine_priv)
+			vm->engine->kick(&vm->vcpu[i]);
+}
+
+int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config *cfg,
+	      char *err, size_t n)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->start_ns = host_now_ns();
+	vm->engine = engine;
+	vm->cfg = *cfg;
+	vm->ncpus = cfg->ncpus;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	if (guest_mem_init(&vm->mem, cfg->ram_size, err, n) != 0)
+		return -1;
+	char why[256] = "";
+	if (engine->vm_create(vm, why, sizeof(why)) != 0) {
+		snprintf(err, n, "%s engine: %s", engine->name, why);
+		guest_mem_free(&vm->mem);
+		return -1;
+	}
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct vcpu *cpu = &vm->vcpu[i];
+		cpu->vm = vm;
+		cpu->index = i;
+		cpu_state_reset(&cpu->boot_state);
+		if (engine->vcpu_create(cpu, why, sizeof(why)) != 0) {
+			snprintf(err, n, "%s engine: vCPU %d: %s", engine->name, i, why);
+			vm_destroy(vm);
+			return -1;
+		}
+	}
+	if (devices_create(vm, err, n) != 0) {
+		vm_destroy(vm);
+		return -1;
+	}
+	return 0;
+}
+
+/* A fatal exit: keep the state for the report and end the run. */
+static void stop_with_dump(struct vcpu *cpu, int status, const char *why)
+{
+	struct vm *vm = cpu->vm;
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!vm->dump_valid && vm->engine->get_state(cpu, &vm->dump_state) == 0)
+		vm->dump_valid = 1;
+	pthread_mutex_unlock(&vm->stop_lock);
+	vm_request_stop(vm, status, why);
+}
+
+static void handle_io(struct vcpu *cpu, struct vm_exit *e)
+{
+	struct bus *b = &cpu->vm->pio;
+	for (uint32_t i = 0; i < e->io.count; i++)
+		bus_access(b, e->io.port, e->io.data + (size_t)i * e->io.size, e->io.size,
+			   e->io.is_write);
+}
+
+/* Answers one exit; returns 0 to keep running. */
+static int handle_exit(struct vcpu *cpu, struct vm_exit *e)
+{
+	struct vm *vm = cpu->vm;
+	char why[160];
+	switch (e->reason) {
+	case EXIT_IO:
+		handle_io(cpu, e);
+		return 0;
+	case EXIT_MMIO:
+		bus_access(&vm->mmio, e->mmio.addr, e->mmio.data, e->mmio.size, e->mmio.is_write);
+		return 0;
+	case EXIT_HLT: {
+		/* Only engines without an in-kernel interrupt controller stop on
+		 * HLT; wait a little for an interrupt to be routed to them. */
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		return 0;
+	}
+	case EXIT_INTERRUPTED:
+	case EXIT_IRQ_WINDOW:
+	case EXIT_DEBUG:
+		return 0;
+	case EXIT_SYSTEM_EVENT:
+		vm_request_stop(vm, STATUS_OK, e->system.type == SYSTEM_EVENT_RESET ?
+			"guest reset" : "guest powered off");
+		return 1;
+	case EXIT_SHUTDOWN:
+		snprintf(why, sizeof(why), "vCPU %d: guest triple fault (shutdown)", cpu->index);
+		stop_with_dump(cpu, STATUS_TRIPLE_FAULT, why);
+		return 1;
+	case EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "vCPU %d: the %s engine could not enter the guest: %s (code %#llx)",
+			 cpu->index, vm->engine->name, e->fail.what ? e->fail.what : "?",
+			 (unsigned long long)e->fail.code);
+		stop_with_dump(cpu, STATUS_ENTRY_FAILED, why);
+		return 1;
+	case EXIT_INTERNAL:
+	default:
+		snprintf(why, sizeof(why), "vCPU %d: %s engine internal error: %s (code %#llx)",
+			 cpu->index, vm->engine->name, e->fail.what ? e->fail.what : "?",
+			 (unsigned long long)e->fail.code);
+		stop_with_dump(cpu, STATUS_INTERNAL, why);
+		return 1;
+	}
+}
+
+static void record_stats(struct vcpu *cpu, const struct vm_exit *e, uint64_t ns)
+{
+	stats_count(&cpu->stats, e->reason, ns);
+	if ((e->reason == EXIT_IO || e->reason == EXIT_MMIO) && cpu->vm->engine->exit_rip)
+		stats_io_site(&cpu->stats, e->reason, cpu->vm->engine->exit_rip(cpu),
+			      e->reason == EXIT_IO ? e->io.port : e->mmio.addr);
+}
+
+static void *vcpu_loop(void *arg)
+{
+	struct vcpu *cpu = arg;
+	struct vm *vm = cpu->vm;
+	const struct engine *eng = vm->engine;
+	const int stats = vm->cfg.stats;
+	struct vm_exit e;
+	while (!atomic_load_explicit(&vm->stopping, memory_order_relaxed)) {
+		if (eng->run(cpu, &e) != 0) {
+			char why[160];
+			snprintf(why, sizeof(why), "vCPU %d: %s engine failed to run: %s", cpu->index,
+				 eng->name, strerror(errno));
+			vm_request_stop(vm, STATUS_INTERNAL, why);
+			break;
+		}
+		if (!stats) {
+			if (handle_exit(cpu, &e))
+				break;
+			continue;
+		}
+		uint64_t t0 = host_now_ns();
+		int done = handle_exit(cpu, &e);
+		record_stats(cpu, &e, host_now_ns() - t0);
+		if (done)
+			break;
+	}
+	return NULL;
+}
+
+/* Kicks interrupt a vCPU blocked in the engine with a signal; the handler
+ * only has to exist so the signal interrupts the blocking call. */
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vm_run(struct vm *vm)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigaction(SIGUSR1, &sa, NULL);
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct vcpu *cpu = &vm->vcpu[i];
+		if (i == 0 && vm->engine->set_state(cpu, &cpu->boot_state) != 0) {
+			vm_request_stop(vm, STATUS_HOST_ERROR, "cannot set the boot vCPU's state");
+			return vm->status;
+		}
+		if (pthread_create(&cpu->thread, NULL, vcpu_loop, cpu) != 0) {
+			vm_request_stop(vm, STATUS_HOST_ERROR, "cannot start a vCPU thread");
+			for (int j = 0; j < i; j++)
+				pthread_join(vm->vcpu[j].thread, NULL);
+			return vm->status;
+		}
+	}
+	for (int i = 0; i < vm->ncpus; i++)
+		pthread_join(vm->vcpu[i].thread, NULL);
+	return vm->status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	devices_destroy(vm);
+	for (int i = 0; i < vm->ncpus; i++)
+		if (vm->vcpu[i].engine_priv && vm->engine->vcpu_destroy)
+			vm->engine->vcpu_destroy(&vm->vcpu[i]);
+	if (vm->engine_priv && vm->engine->vm_destroy)
+		vm->engine->vm_destroy(vm);
+	guest_mem_free(&vm->mem);
+}

@@ -1,0 +1,84 @@
+/* The machine: guest memory, the two buses, interrupt routing, the vCPUs and
+ * their run loop. It owns the engine and the devices and keeps them apart. */
+#ifndef POPEK_VM_H
+#define POPEK_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "cpu_state.h"
+#include "engine.h"
+#include "exit.h"
+#include "mem/guest_mem.h"
+#include "stats.h"
+
+#define VM_MAX_VCPUS 64
+
+/* popek's exit statuses. Odd values belong to the debug-exit port
+ * ((N << 1) | 1, as QEMU's isa-debug-exit), so popek's own are even. */
+enum popek_status {
+	STATUS_OK = 0,             /* guest powered off or reset */
+	STATUS_BAD_INPUT = 2,      /* usage, files, sizes: nothing ran */
+	STATUS_TRIPLE_FAULT = 4,
+	STATUS_ENTRY_FAILED = 6,
+	STATUS_INTERNAL = 8,       /* engine or host failure while running */
+	STATUS_HOST_ERROR = 10,    /* the engine could not be set up */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int index;
+	pthread_t thread;
+	void *engine_priv;
+	struct cpu_state boot_state;   /* what the loader wants at entry */
+	struct vcpu_stats stats;
+};
+
+struct vm_config {
+	uint64_t ram_size;
+	int ncpus;
+	bool stats;
+	bool deterministic;
+	int console_in_fd;    /* -1: no input */
+	int console_out_fd;
+};
+
+struct vm {
+	const struct engine *engine;
+	void *engine_priv;
+	struct vm_config cfg;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct vcpu vcpu[VM_MAX_VCPUS];
+	int ncpus;
+	atomic_int stopping;        /* set once; every vCPU leaves its loop */
+	int status;                 /* popek_status or debug-exit value */
+	char stop_reason[160];
+	uint64_t start_ns;          /* when popek started, for the boot timer */
+	pthread_mutex_t stop_lock;
+	struct cpu_state dump_state; /* the state at a fatal exit */
+	int dump_valid;
+};
+
+int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config *cfg,
+	      char *err, size_t n);
+/* Runs every vCPU to the end and returns the exit status. */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* For devices. */
+/* Raises or lowers an ISA/GSI interrupt line wherever the machine routes it. */
+void vm_irq_line(struct vm *vm, unsigned line, int level);
+/* Ends the run with this status (first caller wins); safe from any thread. */
+void vm_request_stop(struct vm *vm, int status, const char *why);
+/* Monotonic nanoseconds (real time, or derived from instructions when deterministic). */
+uint64_t vm_now_ns(const struct vm *vm);
+
+uint64_t host_now_ns(void);
+
+#endif

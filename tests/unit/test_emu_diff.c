@@ -1,0 +1,630 @@
+/* Differential test: random streams of general-purpose instructions, run
+ * at CPL 3 in 64-bit mode on the emu engine and on unicorn (loaded with
+ * dlopen, so the test SKIPs where libunicorn is absent), comparing all 16
+ * GPRs, RIP, the defined flags and the data and stack memory afterwards.
+ *
+ * Flags the SDM leaves undefined are made deterministic inside the stream:
+ * after an instruction that leaves some undefined, a PUSHFQ / AND [RSP] /
+ * POPFQ triple clears exactly those bits on both engines, so later
+ * instructions consume the same flags and the final comparison is exact.
+ * Memory operands are [R15 + disp8]; R15 and RSP are never destinations.
+ *
+ * Where unicorn (QEMU 5 era) disagrees with the hardware the form is
+ * narrowed, checked against this host's CPU: 32-bit CMPXCHG with a register
+ * destination keeps the destination's upper half when the comparison fails,
+ * 32-bit BSF/BSR of zero leaves the destination whole, and unicorn 2.0.1
+ * rejects POPCNT whatever CPU model is set, so POPCNT is left out. */
+#include <dlfcn.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "engine/emu/emu_test.h"
+
+#if __has_include(<unicorn/unicorn.h>)
+#include <unicorn/unicorn.h>
+#define HAVE_UC_HEADERS 1
+#else
+#define HAVE_UC_HEADERS 0
+#endif
+
+void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+
+#define CODE  0x10000ull
+#define DATA  0x200000ull
+#define STACK 0x300000ull
+#define DATA_SIZE 0x1000
+#define STACK_SIZE 0x1000
+
+#define STREAMS 600
+#define STREAM_LEN 24
+#define SEED 0x5eed1234u
+
+enum kind {
+	K_RM_R,     /* op r/m, r */
+	K_R_RM,     /* op r, r/m */
+	K_RM_I8,    /* op r/m, imm8 (/digit) */
+	K_RM_IZ,    /* op r/m, imm16/32 (/digit) */
+	K_RM,       /* op r/m (/digit) */
+	K_SHIFT_I8, /* shift r/m, imm8 count below the operand width */
+	K_SHIFT_1,
+	K_SHIFT_CL,
+	K_R_RM_I8,  /* imul r, r/m, imm8 */
+	K_R_RM_IZ,
+	K_SHXD_I8,  /* shld/shrd r/m, r, imm8 */
+	K_BT_I8,    /* 0F BA /digit ib */
+	K_BT_R,     /* bt r, r (register only: a register offset may leave the data page) */
+	K_NONE,     /* fixed bytes */
+	K_OPREG,    /* opcode + register */
+	K_MOV_RI,   /* B8+r imm */
+	K_DIV,      /* div r with a preamble that rules out #DE */
+	K_PUSHPOP,
+	K_JCC,
+};
+
+#define B 1
+#define W 2
+#define D 4
+#define Q 8
+#define WDQ (W | D | Q)
+#define ALL (B | W | D | Q)
+
+#define F_CF 0x001u
+#define F_PF 0x004u
+#define F_AF 0x010u
+#define F_ZF 0x040u
+#define F_SF 0x080u
+#define F_OF 0x800u
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+#define UNDEF_OF_IF_NOT_1 0x10000u  /* OF undefined unless the count is 1 */
+
+struct form {
+	const char *name;
+	uint8_t op[3];
+	int oplen;
+	enum kind kind;
+	int sizes;
+	int digit;          /* ModRM.reg for group forms */
+	bool byteop;        /* the byte form is op, the others op | 1 */
+	uint32_t undef;
+	uint8_t prefix;     /* mandatory prefix (F3 for POPCNT) */
+};
+
+static const struct form forms[] = {
+	{ "add rm,r", { 0x00 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "or rm,r", { 0x08 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
+	{ "adc rm,r", { 0x10 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "sbb rm,r", { 0x18 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "and rm,r", { 0x20 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
+	{ "sub rm,r", { 0x28 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "xor rm,r", { 0x30 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
+	{ "cmp rm,r", { 0x38 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "add r,rm", { 0x02 }, 1, K_R_RM, ALL, 0, true, 0, 0 },
+	{ "adc r,rm", { 0x12 }, 1, K_R_RM, ALL, 0, true, 0, 0 },
+	{ "sbb r,rm", { 0x1a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
+	{ "sub r,rm", { 0x2a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
+	{ "cmp r,rm", { 0x3a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
+	{ "xor r,rm", { 0x32 }, 1, K_R_RM, ALL, 0, true, F_AF, 0 },
+	{ "add rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 0, false, 0, 0 },
+	{ "adc rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 2, false, 0, 0 },
+	{ "sbb rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 3, false, 0, 0 },
+	{ "sub rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 5, false, 0, 0 },
+	{ "cmp rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 7, false, 0, 0 },
+	{ "and rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 4, false, F_AF, 0 },
+	{ "add rm8,i8", { 0x80 }, 1, K_RM_I8, B, 0, false, 0, 0 },
+	{ "sub rm8,i8", { 0x80 }, 1, K_RM_I8, B, 5, false, 0, 0 },
+	{ "add rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 0, false, 0, 0 },
+	{ "sbb rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 3, false, 0, 0 },
+	{ "xor rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 6, false, F_AF, 0 },
+	{ "cmp rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 7, false, 0, 0 },
+	{ "test rm,r", { 0x84 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
+	{ "test rm,iz", { 0xf7 }, 1, K_RM_IZ, WDQ, 0, false, F_AF, 0 },
+	{ "not rm", { 0xf6 }, 1, K_RM, ALL, 2, true, 0, 0 },
+	{ "neg rm", { 0xf6 }, 1, K_RM, ALL, 3, true, 0, 0 },
+	{ "mul rm", { 0xf6 }, 1, K_RM, ALL, 4, true, F_SF | F_ZF | F_AF | F_PF, 0 },
+	{ "imul rm", { 0xf6 }, 1, K_RM, ALL, 5, true, F_SF | F_ZF | F_AF | F_PF, 0 },
+	{ "div r", { 0xf6 }, 1, K_DIV, ALL, 6, true, F_ARITH, 0 },
+	{ "inc rm", { 0xfe }, 1, K_RM, ALL, 0, true, 0, 0 },
+	{ "dec rm", { 0xfe }, 1, K_RM, ALL, 1, true, 0, 0 },
+	{ "imul r,rm", { 0x0f, 0xaf }, 2, K_R_RM, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0 },
+	{ "imul r,rm,i8", { 0x6b }, 1, K_R_RM_I8, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0 },
+	{ "imul r,rm,iz", { 0x69 }, 1, K_R_RM_IZ, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0 },
+	{ "rol", { 0xc0 }, 1, K_SHIFT_I8, ALL, 0, true, UNDEF_OF_IF_NOT_1, 0 },
+	{ "ror", { 0xc0 }, 1, K_SHIFT_I8, ALL, 1, true, UNDEF_OF_IF_NOT_1, 0 },
+	{ "rcl", { 0xc0 }, 1, K_SHIFT_I8, ALL, 2, true, UNDEF_OF_IF_NOT_1, 0 },
+	{ "rcr", { 0xc0 }, 1, K_SHIFT_I8, ALL, 3, true, UNDEF_OF_IF_NOT_1, 0 },
+	{ "shl", { 0xc0 }, 1, K_SHIFT_I8, ALL, 4, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
+	{ "shr", { 0xc0 }, 1, K_SHIFT_I8, ALL, 5, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
+	{ "sar", { 0xc0 }, 1, K_SHIFT_I8, ALL, 7, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
+	{ "shl 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 4, true, F_AF, 0 },
+	{ "sar 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 7, true, F_AF, 0 },
+	{ "rcr 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 3, true, 0, 0 },
+	{ "rol 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 0, true, 0, 0 },
+	{ "shr cl", { 0xd2 }, 1, K_SHIFT_CL, ALL, 5, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
+	{ "rcl cl", { 0xd2 }, 1, K_SHIFT_CL, ALL, 2, true, UNDEF_OF_IF_NOT_1, 0 },
+	{ "shld i8", { 0x0f, 0xa4 }, 2, K_SHXD_I8, WDQ, 0, false, F_AF | UNDEF_OF_IF_NOT_1, 0 },
+	{ "shrd i8", { 0x0f, 0xac }, 2, K_SHXD_I8, WDQ, 0, false, F_AF | UNDEF_OF_IF_NOT_1, 0 },
+	{ "bt r,r", { 0x0f, 0xa3 }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
+	{ "bts r,r", { 0x0f, 0xab }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
+	{ "btr r,r", { 0x0f, 0xb3 }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
+	{ "btc r,r", { 0x0f, 0xbb }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
+	{ "bts rm,i8", { 0x0f, 0xba }, 2, K_BT_I8, WDQ, 5, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
+	{ "bt rm,i8", { 0x0f, 0xba }, 2, K_BT_I8, WDQ, 4, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
+	{ "bsf", { 0x0f, 0xbc }, 2, K_R_RM, W | Q, 0, false, F_CF | F_OF | F_SF | F_AF | F_PF, 0 },
+	{ "bsr", { 0x0f, 0xbd }, 2, K_R_RM, W | Q, 0, false, F_CF | F_OF | F_SF | F_AF | F_PF, 0 },
+	{ "cmovb", { 0x0f, 0x42 }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
+	{ "cmovle", { 0x0f, 0x4e }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
+	{ "cmovnp", { 0x0f, 0x4b }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
+	{ "seta", { 0x0f, 0x97 }, 2, K_RM, B, 0, false, 0, 0 },
+	{ "setl", { 0x0f, 0x9c }, 2, K_RM, B, 0, false, 0, 0 },
+	{ "seto", { 0x0f, 0x90 }, 2, K_RM, B, 0, false, 0, 0 },
+	{ "xchg", { 0x86 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "xadd", { 0x0f, 0xc0 }, 2, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "cmpxchg", { 0x0f, 0xb0 }, 2, K_RM_R, B | W | Q, 0, true, 0, 0 },
+	{ "movzx b", { 0x0f, 0xb6 }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
+	{ "movzx w", { 0x0f, 0xb7 }, 2, K_R_RM, D | Q, 0, false, 0, 0 },
+	{ "movsx b", { 0x0f, 0xbe }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
+	{ "movsx w", { 0x0f, 0xbf }, 2, K_R_RM, D | Q, 0, false, 0, 0 },
+	{ "movsxd", { 0x63 }, 1, K_R_RM, Q, 0, false, 0, 0 },
+	{ "lea", { 0x8d }, 1, K_R_RM, WDQ, 0, false, 0, 0 },
+	{ "mov rm,r", { 0x88 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
+	{ "mov r,rm", { 0x8a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
+	{ "mov rm,iz", { 0xc7 }, 1, K_RM_IZ, WDQ, 0, false, 0, 0 },
+	{ "mov r,imm", { 0xb8 }, 1, K_MOV_RI, WDQ, 0, false, 0, 0 },
+	{ "bswap", { 0x0f, 0xc8 }, 2, K_OPREG, D | Q, 0, false, 0, 0 },
+	{ "cbw/cwde/cdqe", { 0x98 }, 1, K_NONE, WDQ, 0, false, 0, 0 },
+	{ "cwd/cdq/cqo", { 0x99 }, 1, K_NONE, WDQ, 0, false, 0, 0 },
+	{ "lahf", { 0x9f }, 1, K_NONE, D, 0, false, 0, 0 },
+	{ "sahf", { 0x9e }, 1, K_NONE, D, 0, false, 0, 0 },
+	{ "clc", { 0xf8 }, 1, K_NONE, D, 0, false, 0, 0 },
+	{ "stc", { 0xf9 }, 1, K_NONE, D, 0, false, 0, 0 },
+	{ "cmc", { 0xf5 }, 1, K_NONE, D, 0, false, 0, 0 },
+	{ "push/pop", { 0x50 }, 1, K_PUSHPOP, W | Q, 0, false, 0, 0 },
+	{ "jcc", { 0x70 }, 1, K_JCC, D, 0, false, 0, 0 },
+};
+
+#define NFORMS (sizeof(forms) / sizeof(forms[0]))
+
+/* ---- a tiny deterministic generator */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static unsigned rnd_below(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+/* Register values that hit edge cases more often than uniform ones. */
+static uint64_t rnd_value(void)
+{
+	switch (rnd_below(8)) {
+	case 0: return 0;
+	case 1: return ~0ull;
+	case 2: return 1ull << rnd_below(64);
+	case 3: return rnd() & 0xff;
+	case 4: return 0x7fffffffffffffffull ^ (rnd() & 0xff);
+	case 5: return rnd() & 0xffffffff;
+	default: return rnd();
+	}
+}
+
+/* A register operand: never RSP (4) or R15 (the data base). */
+static int rnd_reg(void)
+{
+	for (;;) {
+		int r = rnd_below(15);
+		if (r != 4)
+			return r;
+	}
+}
+
+struct buf {
+	uint8_t b[4096];
+	int n;
+};
+
+static void put(struct buf *o, uint8_t v)
+{
+	o->b[o->n++] = v;
+}
+
+static void put_le(struct buf *o, uint64_t v, int n)
+{
+	for (int k = 0; k < n; k++)
+		put(o, (uint8_t)(v >> (8 * k)));
+}
+
+/* Emits [prefix][66][REX] op modrm [disp8]: reg field and an r/m that is a
+ * register or [R15 + disp8]. */
+static void emit_modrm_insn(struct buf *o, const struct form *f, int size, int reg, int rm,
+			    bool mem, bool byte_form)
+{
+	if (f->prefix)
+		put(o, f->prefix);
+	if (size == 2)
+		put(o, 0x66);
+	uint8_t rex = 0x40;
+	if (size == 8)
+		rex |= 8;
+	if (reg & 8)
+		rex |= 4;
+	if (mem || (rm & 8))
+		rex |= 1;
+	/* byte registers 4..7 mean SPL..DIL with a REX, AH..BH without;
+	 * the generator only uses 0-3 and 5-14, so always adding REX is
+	 * fine except it hides AH..BH; take both forms at random. */
+	bool need = rex != 0x40 || (byte_form && rnd_below(2));
+	if (need)
+		put(o, rex);
+	for (int k = 0; k < f->oplen; k++) {
+		uint8_t b = f->op[k];
+		if (k == f->oplen - 1 && f->byteop && !byte_form)
+			b |= 1;
+		put(o, b);
+	}
+	if (mem) {
+		put(o, 0x40 | ((reg & 7) << 3) | 7);
+		put(o, (uint8_t)(int8_t)(rnd_below(240) - 120));
+	} else {
+		put(o, 0xc0 | ((reg & 7) << 3) | (rm & 7));
+	}
+	(void)need;
+}
+
+/* Byte forms without a REX turn reg 4..7 into AH..BH; avoid 4 (AH is
+ * fine, but SPL with REX is not) by construction of rnd_reg. */
+static int pick_size(int sizes)
+{
+	int opts[4], n = 0;
+	for (int s = 1; s <= 8; s <<= 1)
+		if (sizes & s)
+			opts[n++] = s;
+	return opts[rnd_below(n)];
+}
+
+static uint32_t emit_form(struct buf *o, const struct form *f)
+{
+	int size = pick_size(f->sizes);
+	bool byte_form = size == 1;
+	int reg = rnd_reg(), rm = rnd_reg();
+	bool mem = rnd_below(3) == 0;
+	uint32_t undef = f->undef & F_ARITH;
+	int bits = size * 8;
+	switch (f->kind) {
+	case K_RM_R: case K_R_RM:
+		if (f->op[0] == 0x8d || f->op[0] == 0x63)
+			mem = f->op[0] == 0x8d ? true : mem;
+		emit_modrm_insn(o, f, size, reg, rm, mem, byte_form);
+		break;
+	case K_RM_I8:
+		emit_modrm_insn(o, f, size, f->digit, rm, mem, byte_form);
+		put(o, (uint8_t)rnd());
+		break;
+	case K_RM_IZ:
+		emit_modrm_insn(o, f, size, f->digit, rm, mem, byte_form);
+		put_le(o, rnd_value(), size == 2 ? 2 : 4);
+		break;
+	case K_RM:
+		emit_modrm_insn(o, f, size, f->digit, rm, mem, byte_form);
+		break;
+	case K_SHIFT_I8: case K_SHIFT_1: case K_SHIFT_CL: {
+		unsigned cnt = f->kind == K_SHIFT_1 ? 1 : 1 + rnd_below(bits - 1);
+		if (f->kind == K_SHIFT_CL) {
+			put(o, 0xb1);  /* mov cl, cnt */
+			put(o, (uint8_t)cnt);
+			if (rm == RCX)
+				rm = RDX;
+		}
+		emit_modrm_insn(o, f, size, f->digit, rm, mem, byte_form);
+		if (f->kind == K_SHIFT_I8)
+			put(o, (uint8_t)cnt);
+		if ((f->undef & UNDEF_OF_IF_NOT_1) && cnt != 1)
+			undef |= F_OF;
+		break;
+	}
+	case K_R_RM_I8:
+		emit_modrm_insn(o, f, size, reg, rm, mem, false);
+		put(o, (uint8_t)rnd());
+		break;
+	case K_R_RM_IZ:
+		emit_modrm_insn(o, f, size, reg, rm, mem, false);
+		put_le(o, rnd_value(), size == 2 ? 2 : 4);
+		break;
+	case K_SHXD_I8: {
+		unsigned cnt = 1 + rnd_below(bits - 1);
+		emit_modrm_insn(o, f, size, reg, rm, mem, false);
+		put(o, (uint8_t)cnt);
+		if (cnt != 1)
+			undef |= F_OF;
+		break;
+	}
+	case K_BT_I8:
+		emit_modrm_insn(o, f, size, f->digit, rm, mem, false);
+		put(o, (uint8_t)rnd());
+		break;
+	case K_BT_R:
+		emit_modrm_insn(o, f, size, reg, rm, false, false);
+		break;
+	case K_NONE:
+		if (size == 2)
+			put(o, 0x66);
+		if (size == 8)
+			put(o, 0x48);
+		for (int k = 0; k < f->oplen; k++)
+			put(o, f->op[k]);
+		break;
+	case K_OPREG:
+		put(o, 0x40 | (size == 8 ? 8 : 0) | (reg >> 3));
+		put(o, f->op[0]);
+		put(o, f->op[1] + (reg & 7));
+		break;
+	case K_MOV_RI:
+		if (size == 2)
+			put(o, 0x66);
+		put(o, 0x40 | (size == 8 ? 8 : 0) | (reg >> 3));
+		put(o, 0xb8 + (reg & 7));
+		put_le(o, rnd_value(), size);
+		break;
+	case K_DIV:
+		/* make the quotient fit and the divisor nonzero */
+		if (rm == RAX || rm == RDX || (size == 1 && rm > RBX))
+			rm = RBX;
+		if (size == 1) {
+			put(o, 0x0f), put(o, 0xb6), put(o, 0xc0);   /* movzx eax, al */
+		} else {
+			put(o, 0x31), put(o, 0xd2);                 /* xor edx, edx */
+		}
+		put(o, 0x48 | (rm >> 3)), put(o, 0x83), put(o, 0xc8 | (rm & 7)), put(o, 1);  /* or rm, 1 */
+		emit_modrm_insn(o, f, size, f->digit, rm, false, byte_form);
+		break;
+	case K_PUSHPOP:
+		if (size == 2)
+			put(o, 0x66);
+		put(o, 0x40 | (reg >> 3));
+		put(o, 0x50 + (reg & 7));
+		if (size == 2)
+			put(o, 0x66);
+		put(o, 0x40 | (rm >> 3));
+		put(o, 0x58 + (rm & 7));
+		break;
+	case K_JCC:
+		put(o, 0x70 + rnd_below(16));
+		put(o, 3);
+		put(o, 0x48), put(o, 0xff), put(o, 0xc0 | (rnd_reg() & 7));  /* inc r64, skipped or not */
+		break;
+	}
+	return undef;
+}
+
+/* PUSHFQ; AND QWORD [RSP], ~undef; POPFQ */
+static void emit_flag_sanitizer(struct buf *o, uint32_t undef)
+{
+	put(o, 0x9c);
+	put(o, 0x48), put(o, 0x81), put(o, 0x24), put(o, 0x24);
+	put_le(o, (uint32_t)~undef, 4);
+	put(o, 0x9d);
+}
+
+struct stream {
+	struct buf code;
+	uint64_t gpr[16];
+	uint64_t rflags;
+	uint8_t data[DATA_SIZE];
+	int forms[STREAM_LEN];
+	int form_off[STREAM_LEN];
+};
+
+static void make_stream(struct stream *s)
+{
+	s->code.n = 0;
+	for (int r = 0; r < 16; r++)
+		s->gpr[r] = rnd_value();
+	s->gpr[RSP] = STACK + STACK_SIZE - 0x100;
+	s->gpr[R15] = DATA + 0x800;
+	s->rflags = 0x202 | 0x3000 | (rnd() & F_ARITH);
+	for (int k = 0; k < DATA_SIZE; k += 8) {
+		uint64_t v = rnd_value();
+		memcpy(s->data + k, &v, 8);
+	}
+	for (int k = 0; k < STREAM_LEN; k++) {
+		int f = rnd_below(NFORMS);
+		s->forms[k] = f;
+		s->form_off[k] = s->code.n;
+		uint32_t undef = emit_form(&s->code, &forms[f]);
+		if (undef)
+			emit_flag_sanitizer(&s->code, undef);
+	}
+}
+
+struct result {
+	uint64_t gpr[16];
+	uint64_t rip, rflags;
+	uint8_t data[DATA_SIZE];
+	uint8_t stack[STACK_SIZE];
+	int err;
+};
+
+/* ---- emu side */
+
+static void run_emu(struct emu_test *t, const struct stream *s, struct result *r)
+{
+	memcpy(t->ram + CODE, s->code.b, s->code.n);
+	/* the stream ends in OUT, which exits to us at CPL 3 thanks to IOPL 3 */
+	t->ram[CODE + s->code.n] = 0xe6;
+	t->ram[CODE + s->code.n + 1] = 0x80;
+	emu_invalidate_gpa(t->vm, CODE, s->code.n + 2);
+	memcpy(t->ram + DATA, s->data, DATA_SIZE);
+	memset(t->ram + STACK, 0, STACK_SIZE);
+	struct cpu_state st;
+	et_state_long(t, &st, 3);
+	memcpy(st.gpr, s->gpr, sizeof(st.gpr));
+	st.rip = CODE;
+	st.rflags = s->rflags;
+	t->st = st;
+	et_set(t);
+	enum exit_reason why = et_run(t);
+	r->err = !(why == EXIT_IO && t->exit.io.port == 0x80);
+	memcpy(r->gpr, t->st.gpr, sizeof(r->gpr));
+	r->rip = t->st.rip - 2;
+	r->rflags = t->st.rflags;
+	memcpy(r->data, t->ram + DATA, DATA_SIZE);
+	memcpy(r->stack, t->ram + STACK, STACK_SIZE);
+}
+
+/* ---- unicorn side, through dlopen */
+
+#if HAVE_UC_HEADERS
+struct uc_api {
+	void *lib;
+	uc_err (*open)(uc_arch, uc_mode, uc_engine **);
+	uc_err (*close)(uc_engine *);
+	uc_err (*mem_map)(uc_engine *, uint64_t, size_t, uint32_t);
+	uc_err (*mem_write)(uc_engine *, uint64_t, const void *, size_t);
+	uc_err (*mem_read)(uc_engine *, uint64_t, void *, size_t);
+	uc_err (*reg_write)(uc_engine *, int, const void *);
+	uc_err (*reg_read)(uc_engine *, int, void *);
+	uc_err (*emu_start)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
+	uc_err (*ctl)(uc_engine *, uc_control_type, ...);
+};
+
+static int uc_load(struct uc_api *a)
+{
+	a->lib = dlopen("libunicorn.so.2", RTLD_NOW);
+	if (!a->lib)
+		return -1;
+	a->open = (uc_err (*)(uc_arch, uc_mode, uc_engine **))dlsym(a->lib, "uc_open");
+	a->close = (uc_err (*)(uc_engine *))dlsym(a->lib, "uc_close");
+	a->mem_map = (uc_err (*)(uc_engine *, uint64_t, size_t, uint32_t))dlsym(a->lib, "uc_mem_map");
+	a->mem_write = (uc_err (*)(uc_engine *, uint64_t, const void *, size_t))dlsym(a->lib, "uc_mem_write");
+	a->mem_read = (uc_err (*)(uc_engine *, uint64_t, void *, size_t))dlsym(a->lib, "uc_mem_read");
+	a->reg_write = (uc_err (*)(uc_engine *, int, const void *))dlsym(a->lib, "uc_reg_write");
+	a->reg_read = (uc_err (*)(uc_engine *, int, void *))dlsym(a->lib, "uc_reg_read");
+	a->emu_start = (uc_err (*)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t))dlsym(a->lib, "uc_emu_start");
+	a->ctl = (uc_err (*)(uc_engine *, uc_control_type, ...))dlsym(a->lib, "uc_ctl");
+	return a->open && a->close && a->mem_map && a->mem_write && a->mem_read && a->reg_write &&
+	       a->reg_read && a->emu_start && a->ctl ? 0 : -1;
+}
+
+static const int uc_gpr[16] = {
+	UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+	UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+	UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
+	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
+static void run_uc(struct uc_api *a, const struct stream *s, struct result *r)
+{
+	uc_engine *uc;
+	r->err = 1;
+	if (a->open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
+		return;
+	/* a CPU model with POPCNT and LAHF/SAHF in 64-bit mode, as emu has */
+	a->ctl(uc, UC_CTL_WRITE(UC_CTL_CPU_MODEL, 1), UC_CPU_X86_HASWELL);
+	a->mem_map(uc, CODE, 0x10000, UC_PROT_ALL);
+	a->mem_map(uc, DATA, DATA_SIZE, UC_PROT_ALL);
+	a->mem_map(uc, STACK, STACK_SIZE, UC_PROT_ALL);
+	a->mem_write(uc, CODE, s->code.b, s->code.n);
+	a->mem_write(uc, DATA, s->data, DATA_SIZE);
+	for (int k = 0; k < 16; k++)
+		a->reg_write(uc, uc_gpr[k], &s->gpr[k]);
+	a->reg_write(uc, UC_X86_REG_EFLAGS, &s->rflags);
+	uc_err e = a->emu_start(uc, CODE, CODE + s->code.n, 0, 0);
+	r->err = e != UC_ERR_OK;
+	for (int k = 0; k < 16; k++)
+		a->reg_read(uc, uc_gpr[k], &r->gpr[k]);
+	a->reg_read(uc, UC_X86_REG_RIP, &r->rip);
+	a->reg_read(uc, UC_X86_REG_EFLAGS, &r->rflags);
+	a->mem_read(uc, DATA, r->data, DATA_SIZE);
+	a->mem_read(uc, STACK, r->stack, STACK_SIZE);
+	a->close(uc);
+}
+#endif
+
+static void show_stream(const struct stream *s)
+{
+	for (int k = 0; k < STREAM_LEN; k++) {
+		int end = k + 1 < STREAM_LEN ? s->form_off[k + 1] : s->code.n;
+		printf("    %-14s", forms[s->forms[k]].name);
+		for (int b = s->form_off[k]; b < end; b++)
+			printf(" %02x", s->code.b[b]);
+		printf("\n");
+	}
+}
+
+static bool compare(const struct stream *s, const struct result *e, const struct result *u, int idx)
+{
+	char why[256] = "";
+	uint64_t fm = F_ARITH | 0x400;
+	if (e->err || u->err)
+		snprintf(why, sizeof(why), "emu %s, unicorn %s", e->err ? "faulted" : "ran",
+			 u->err ? "faulted" : "ran");
+	for (int k = 0; k < 16 && !why[0]; k++)
+		if (e->gpr[k] != u->gpr[k])
+			snprintf(why, sizeof(why), "gpr %d: emu %#llx unicorn %#llx", k,
+				 (unsigned long long)e->gpr[k], (unsigned long long)u->gpr[k]);
+	if (!why[0] && e->rip != u->rip)
+		snprintf(why, sizeof(why), "rip: emu %#llx unicorn %#llx", (unsigned long long)e->rip,
+			 (unsigned long long)u->rip);
+	if (!why[0] && (e->rflags & fm) != (u->rflags & fm))
+		snprintf(why, sizeof(why), "flags: emu %#llx unicorn %#llx",
+			 (unsigned long long)(e->rflags & fm), (unsigned long long)(u->rflags & fm));
+	if (!why[0] && memcmp(e->data, u->data, DATA_SIZE))
+		snprintf(why, sizeof(why), "data memory differs");
+	if (!why[0] && memcmp(e->stack, u->stack, STACK_SIZE))
+		snprintf(why, sizeof(why), "stack memory differs");
+	if (!why[0])
+		return true;
+	printf("FAIL emu diff stream %d: %s\n", idx, why);
+	check_failures++;
+	show_stream(s);
+	return false;
+}
+
+int main(void)
+{
+#if !HAVE_UC_HEADERS
+	printf("SKIP emu differential: unicorn headers are not installed\n");
+	return 0;
+#else
+	struct uc_api uc;
+	if (uc_load(&uc) < 0) {
+		printf("SKIP emu differential: libunicorn.so.2 not found\n");
+		return 0;
+	}
+	struct emu_test t;
+	if (et_init(&t, 4ull << 20) < 0) {
+		printf("FAIL emu differential: machine setup\n");
+		return 1;
+	}
+	et_gdt(&t);
+	/* EMU_DIFF_SEED / EMU_DIFF_N run other or longer campaigns */
+	const char *seed_env = getenv("EMU_DIFF_SEED"), *n_env = getenv("EMU_DIFF_N");
+	rng_state = seed_env ? strtoull(seed_env, NULL, 0) | 1 : SEED;
+	int streams = n_env ? atoi(n_env) : STREAMS;
+	static struct stream s;
+	static struct result re, ru;
+	int bad = 0, shown = 0;
+	for (int k = 0; k < streams; k++) {
+		make_stream(&s);
+		run_emu(&t, &s, &re);
+		run_uc(&uc, &s, &ru);
+		if (!compare(&s, &re, &ru, k) && ++shown >= 5) {
+			bad = 1;
+			break;
+		}
+	}
+	if (!shown)
+		printf("PASS emu differential: %d streams of %d instructions (%zu forms) agree with unicorn\n",
+		       streams, STREAM_LEN, NFORMS);
+	(void)bad;
+	et_free(&t);
+	return CHECK_DONE();
+#endif
+}
