@@ -25,10 +25,12 @@ uint64_t vm_now_ns(const struct vm *vm)
 
 void vm_irq_line(struct vm *vm, unsigned line, int level)
 {
-	if (vm->engine->irq_line)
+	if (vm->engine->irq_line) {
 		vm->engine->irq_line(vm, line, level);
-	/* Engines without an in-kernel interrupt controller get popek's own
-	 * PIC/IOAPIC models here once they exist (the emulation engine). */
+	} else if (vm->intr && vm->intr->line) {
+		vm->intr->line(vm, line, level);
+		intr_kick(vm);
+	}
 }
 
 void vm_request_stop(struct vm *vm, int status, const char *why)
@@ -40,6 +42,7 @@ void vm_request_stop(struct vm *vm, int status, const char *why)
 		atomic_store(&vm->stopping, 1);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+	intr_kick(vm);
 	for (int i = 0; i < vm->ncpus; i++)
 		if (vm->engine->kick && vm->vcpu[i].engine_priv)
 			vm->engine->kick(&vm->vcpu[i]);
@@ -54,6 +57,12 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 	vm->cfg = *cfg;
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->intr_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->intr_wake, &ca);
+	pthread_condattr_destroy(&ca);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	if (guest_mem_init(&vm->mem, cfg->ram_size, err, n) != 0)
@@ -113,13 +122,12 @@ static int handle_exit(struct vcpu *cpu, struct vm_exit *e)
 	case EXIT_MMIO:
 		bus_access(&vm->mmio, e->mmio.addr, e->mmio.data, e->mmio.size, e->mmio.is_write);
 		return 0;
-	case EXIT_HLT: {
+	case EXIT_HLT:
 		/* Only engines without an in-kernel interrupt controller stop on
-		 * HLT; wait a little for an interrupt to be routed to them. */
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+		 * HLT: sleep until popek's own controllers may have something, with
+		 * a bound so their timers are polled. */
+		intr_wait(cpu, 1000000);
 		return 0;
-	}
 	case EXIT_INTERRUPTED:
 	case EXIT_IRQ_WINDOW:
 	case EXIT_DEBUG:
@@ -156,9 +164,19 @@ static void record_stats(struct vcpu *cpu, const struct vm_exit *e, uint64_t ns)
 			      e->reason == EXIT_IO ? e->io.port : e->mmio.addr);
 }
 
+/* Which vCPU this thread runs: per-vCPU devices (the local APIC) answer
+ * accesses at one address differently for each vCPU. */
+static _Thread_local struct vcpu *this_vcpu;
+
+struct vcpu *vm_current_vcpu(void)
+{
+	return this_vcpu;
+}
+
 static void *vcpu_loop(void *arg)
 {
 	struct vcpu *cpu = arg;
+	this_vcpu = cpu;
 	struct vm *vm = cpu->vm;
 	const struct engine *eng = vm->engine;
 	const int stats = vm->cfg.stats;

@@ -12,6 +12,7 @@
 #include "cpu_state.h"
 #include "engine.h"
 #include "exit.h"
+#include "intr.h"
 #include "mem/guest_mem.h"
 #include "stats.h"
 
@@ -63,6 +64,12 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	struct cpu_state dump_state; /* the state at a fatal exit */
 	int dump_valid;
+	/* popek's own interrupt controllers, for engines without in-kernel ones */
+	const struct intr_platform *intr;
+	void *intr_opaque;
+	pthread_mutex_t intr_lock;
+	pthread_cond_t intr_wake;
+	uint64_t intr_generation;   /* bumped by intr_kick; halted vCPUs wait for a change */
 };
 
 int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config *cfg,
@@ -80,5 +87,8 @@ void vm_request_stop(struct vm *vm, int status, const char *why);
 uint64_t vm_now_ns(const struct vm *vm);
 
 uint64_t host_now_ns(void);
+
+/* The vCPU the calling thread runs, NULL outside vCPU threads. */
+struct vcpu *vm_current_vcpu(void);
 
 #endif

@@ -93,7 +93,7 @@ int elf_read_segments(const struct boot_file *f, struct elf_image *img, char *er
 	img->elf_class = elf_class_of(f);
 	if (img->elf_class == 0)
 		return boot_fail(err, n, "%s '%s': not an x86 ELF file", f->what, f->path);
-	uint64_t off, entsize, count;
+	uint64_t off = 0, entsize = 0, count = 0;
 	if (header_table(f, img->elf_class, &off, &entsize, &count, &img->entry, err, n) < 0)
 		return -1;
 	for (uint64_t i = 0; i < count; i++) {

@@ -29,6 +29,14 @@ static void loader_fields(struct setup_header *h, const struct initrd *rd)
 	h->cmd_line_ptr = (uint32_t)BOOT_CMDLINE;
 	h->ramdisk_image = (uint32_t)rd->addr;
 	h->ramdisk_size = (uint32_t)rd->size;
+	/* Fields the image's copy may carry but only a loader may set: a
+	 * setup_data pointer left in a corrupt image would send the kernel
+	 * chasing garbage. */
+	h->setup_data = 0;
+	h->ext_loader_ver = 0;
+	h->ext_loader_type = 0;
+	h->hardware_subarch = 0;
+	h->hardware_subarch_data = 0;
 }
 
 static int write_cmdline(const struct guest_mem *m, const char *cmdline)

@@ -29,10 +29,13 @@ struct mb_header {
  * bytes: 1 with *h filled (address fields only when the kludge bit is
  * set), else 0. */
 int multiboot_find(const struct boot_file *f, struct mb_header *h);
-/* Checks the flags (unknown required bits) and, with the kludge bit, that
- * the address fields are whole and consistent; fills *seg and *entry from
- * them. -1 with a message naming the file. */
+/* Checks the flags (no required bit popek lacks) and, with the kludge
+ * bit, that the address fields are inside the file. -1 with a message
+ * naming the file. Bit 2 (video mode) is accepted without a video table,
+ * as QEMU does: popek has no graphics. */
 int multiboot_check(const struct boot_file *f, const struct mb_header *h, char *err, size_t n);
+/* The one segment the a.out kludge fields describe, with the spec's
+ * checks (section 3.1.3); -1 with a message naming the file. */
 int multiboot_aout_segment(const struct boot_file *f, const struct mb_header *h,
 			   struct load_segment *seg, char *err, size_t n);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "boot/boot_file.h"
 #include "boot/boot_layout.h"
 #include "boot/linux_header.h"
 #include "boot/linux_params.h"
@@ -66,6 +67,7 @@ static size_t make_bzimage(uint8_t *b, uint8_t setup_sects)
 	put32(b + 0x238, 255);
 	put64(b + 0x258, PREF);
 	put32(b + 0x260, INIT_SIZE);
+	put64(b + 0x250, 0xdeadbeef000ull);   /* setup_data: only a loader may set it */
 	for (size_t i = 0; i < PAYLOAD; i++)
 		b[setup + i] = (uint8_t)(i * 7 + 1);
 	return setup + PAYLOAD;
@@ -176,6 +178,7 @@ static void check_zero_page(struct guest_mem *m, const uint8_t *image, const cha
 	CHECK_EQ(h->cmd_line_ptr, BOOT_CMDLINE, "bzImage: cmd_line_ptr");
 	CHECK_STR_CONTAINS((char *)gpa_ptr(m, BOOT_CMDLINE, 1), "console=ttyS0 quiet", "bzImage: command line written");
 	CHECK_EQ(bp->sentinel, 0, "bzImage: sentinel clear");
+	CHECK_EQ(h->setup_data, 0, "bzImage: setup_data from the image not passed on");
 	CHECK_EQ(h->ramdisk_size, initrd_len, "bzImage: ramdisk_size");
 	CHECK_EQ(h->ramdisk_image & 0xfff, 0, "bzImage: initrd page aligned");
 	CHECK(h->ramdisk_image >= PREF + INIT_SIZE, "bzImage: initrd above the kernel's init_size");
@@ -337,16 +340,10 @@ static void test_vmlinux(void)
 	guest_mem_free(&m);
 }
 
-/* A Debian kernel from the environment, /boot or cache/, if any. */
-static const char *find_real_kernel(void)
+static const char *first_match(const char *const *patterns, unsigned count)
 {
 	static char path[512];
-	const char *env = getenv("POPEK_TEST_KERNEL");
-	if (env && access(env, R_OK) == 0)
-		return env;
-	static const char *patterns[] = { "cache/vmlinuz*", "cache/*/vmlinuz*", "cache/bzImage*",
-					  "cache/*/bzImage*", "/boot/vmlinuz*" };
-	for (unsigned i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+	for (unsigned i = 0; i < count; i++) {
 		glob_t g;
 		int found = glob(patterns[i], 0, NULL, &g) == 0 && g.gl_pathc > 0 &&
 			    access(g.gl_pathv[0], R_OK) == 0;
@@ -359,6 +356,52 @@ static const char *find_real_kernel(void)
 	return NULL;
 }
 
+/* A Debian bzImage from the environment, /boot or cache/, if any. */
+static const char *find_real_kernel(void)
+{
+	const char *env = getenv("POPEK_TEST_KERNEL");
+	if (env && access(env, R_OK) == 0)
+		return env;
+	static const char *const patterns[] = { "cache/vmlinuz*", "cache/*/vmlinuz*", "cache/bzImage*",
+						"cache/*/bzImage*", "/boot/vmlinuz*" };
+	return first_match(patterns, sizeof(patterns) / sizeof(patterns[0]));
+}
+
+/* An uncompressed vmlinux (ELF64) from the environment or cache/. */
+static const char *find_real_vmlinux(void)
+{
+	const char *env = getenv("POPEK_TEST_VMLINUX");
+	if (env && access(env, R_OK) == 0)
+		return env;
+	static const char *const patterns[] = { "cache/vmlinux*", "cache/*/vmlinux*" };
+	return first_match(patterns, sizeof(patterns) / sizeof(patterns[0]));
+}
+
+static void test_real_vmlinux(void)
+{
+	const char *k = find_real_vmlinux();
+	if (k == NULL) {
+		printf("SKIP real vmlinux: none in $POPEK_TEST_VMLINUX or cache/\n");
+		return;
+	}
+	struct boot_config c = { .kernel = k, .cmdline = "console=ttyS0", .ncpus = 1 };
+	struct guest_mem m;
+	struct cpu_state s;
+	char err[256] = "";
+	if (!mem(&m, 512 * MiB))
+		return;
+	int r = boot_load(&m, &c, &s, err, sizeof(err));
+	CHECK(r == 0, "real vmlinux %s: loads (%s)", k, err);
+	struct boot_file f;
+	if (r == 0 && boot_file_load(&f, "kernel", k, 512 * MiB, err, sizeof(err)) == 0) {
+		check_long_entry(&s, boot_le64(f.data + 24), "real vmlinux");
+		uint32_t pvh;
+		CHECK(linux_pvh_entry(&f, &pvh) == 1 && pvh != 0, "real vmlinux: PVH entry note found");
+		boot_file_free(&f);
+	}
+	guest_mem_free(&m);
+}
+
 static void test_real_kernel(void)
 {
 	const char *k = find_real_kernel();
@@ -366,8 +409,12 @@ static void test_real_kernel(void)
 		printf("SKIP real kernel: no vmlinuz in $POPEK_TEST_KERNEL, cache/ or /boot\n");
 		return;
 	}
+	/* The reference initramfs (gzip cpio) when scripts/ made one. */
 	static const char rd[] = "\x1f\x8b\x08\x00 pretend initrd";
-	struct boot_config c = { .kernel = k, .initrd = write_file("real.initrd", rd, sizeof(rd)),
+	const char *initrd = access("cache/reference/initramfs.cpio.gz", R_OK) == 0
+				     ? "cache/reference/initramfs.cpio.gz"
+				     : write_file("real.initrd", rd, sizeof(rd));
+	struct boot_config c = { .kernel = k, .initrd = initrd,
 				 .cmdline = "console=ttyS0 panic=-1", .ncpus = 2 };
 	struct guest_mem m;
 	struct cpu_state s;
@@ -382,6 +429,8 @@ static void test_real_kernel(void)
 		uint64_t load = bp->hdr.relocatable_kernel ? bp->hdr.pref_address : MiB;
 		check_long_entry(&s, load + 0x200, "real kernel");
 		CHECK(bp->hdr.ramdisk_image >= load + bp->hdr.init_size, "real kernel: initrd above init_size");
+		CHECK(bp->hdr.ramdisk_size > 0 && (bp->hdr.ramdisk_image & 0xfff) == 0,
+		      "real kernel: initrd %s loaded page aligned", initrd);
 	}
 	guest_mem_free(&m);
 }
@@ -397,6 +446,7 @@ int main(void)
 	test_bzimage_load();
 	test_vmlinux();
 	test_real_kernel();
+	test_real_vmlinux();
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return CHECK_DONE();
 }

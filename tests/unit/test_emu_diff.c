@@ -215,15 +215,19 @@ static uint64_t rnd_value(void)
 	}
 }
 
-/* A register operand: never RSP (4) or R15 (the data base). */
+/* 32-bit streams: no REX, eight registers, EDI is the data base. */
+static bool mode32;
+
+/* A register operand: never RSP (4) or the data base (R15, or EDI). */
 static int rnd_reg(void)
 {
 	for (;;) {
-		int r = rnd_below(15);
+		int r = rnd_below(mode32 ? 7 : 15);
 		if (r != 4)
 			return r;
 	}
 }
+
 
 struct buf {
 	uint8_t b[4096];
@@ -261,7 +265,7 @@ static void emit_modrm_insn(struct buf *o, const struct form *f, int size, int r
 	 * the generator only uses 0-3 and 5-14, so always adding REX is
 	 * fine except it hides AH..BH; take both forms at random. */
 	bool need = rex != 0x40 || (byte_form && rnd_below(2));
-	if (need)
+	if (need && !mode32)
 		put(o, rex);
 	for (int k = 0; k < f->oplen; k++) {
 		uint8_t b = f->op[k];
@@ -280,8 +284,16 @@ static void emit_modrm_insn(struct buf *o, const struct form *f, int size, int r
 
 /* Byte forms without a REX turn reg 4..7 into AH..BH; avoid 4 (AH is
  * fine, but SPL with REX is not) by construction of rnd_reg. */
+static void put_rex(struct buf *o, uint8_t rex)
+{
+	if (!mode32)
+		put(o, rex);
+}
+
 static int pick_size(int sizes)
 {
+	if (mode32)
+		sizes &= ~Q;
 	int opts[4], n = 0;
 	for (int s = 1; s <= 8; s <<= 1)
 		if (sizes & s)
@@ -356,19 +368,19 @@ static uint32_t emit_form(struct buf *o, const struct form *f)
 		if (size == 2)
 			put(o, 0x66);
 		if (size == 8)
-			put(o, 0x48);
+			put_rex(o, 0x48);
 		for (int k = 0; k < f->oplen; k++)
 			put(o, f->op[k]);
 		break;
 	case K_OPREG:
-		put(o, 0x40 | (size == 8 ? 8 : 0) | (reg >> 3));
+		put_rex(o, 0x40 | (size == 8 ? 8 : 0) | (reg >> 3));
 		put(o, f->op[0]);
 		put(o, f->op[1] + (reg & 7));
 		break;
 	case K_MOV_RI:
 		if (size == 2)
 			put(o, 0x66);
-		put(o, 0x40 | (size == 8 ? 8 : 0) | (reg >> 3));
+		put_rex(o, 0x40 | (size == 8 ? 8 : 0) | (reg >> 3));
 		put(o, 0xb8 + (reg & 7));
 		put_le(o, rnd_value(), size);
 		break;
@@ -381,23 +393,25 @@ static uint32_t emit_form(struct buf *o, const struct form *f)
 		} else {
 			put(o, 0x31), put(o, 0xd2);                 /* xor edx, edx */
 		}
-		put(o, 0x48 | (rm >> 3)), put(o, 0x83), put(o, 0xc8 | (rm & 7)), put(o, 1);  /* or rm, 1 */
+		put_rex(o, 0x48 | (rm >> 3));
+		put(o, 0x83), put(o, 0xc8 | (rm & 7)), put(o, 1);  /* or rm, 1 */
 		emit_modrm_insn(o, f, size, f->digit, rm, false, byte_form);
 		break;
 	case K_PUSHPOP:
 		if (size == 2)
 			put(o, 0x66);
-		put(o, 0x40 | (reg >> 3));
+		put_rex(o, 0x40 | (reg >> 3));
 		put(o, 0x50 + (reg & 7));
 		if (size == 2)
 			put(o, 0x66);
-		put(o, 0x40 | (rm >> 3));
+		put_rex(o, 0x40 | (rm >> 3));
 		put(o, 0x58 + (rm & 7));
 		break;
 	case K_JCC:
 		put(o, 0x70 + rnd_below(16));
-		put(o, 3);
-		put(o, 0x48), put(o, 0xff), put(o, 0xc0 | (rnd_reg() & 7));  /* inc r64, skipped or not */
+		put(o, mode32 ? 2 : 3);
+		put_rex(o, 0x48);
+		put(o, 0xff), put(o, 0xc0 | (rnd_reg() & 7));  /* inc r, skipped or not */
 		break;
 	}
 	return undef;
@@ -407,7 +421,8 @@ static uint32_t emit_form(struct buf *o, const struct form *f)
 static void emit_flag_sanitizer(struct buf *o, uint32_t undef)
 {
 	put(o, 0x9c);
-	put(o, 0x48), put(o, 0x81), put(o, 0x24), put(o, 0x24);
+	put_rex(o, 0x48);
+	put(o, 0x81), put(o, 0x24), put(o, 0x24);
 	put_le(o, (uint32_t)~undef, 4);
 	put(o, 0x9d);
 }
@@ -426,15 +441,21 @@ static void make_stream(struct stream *s)
 	s->code.n = 0;
 	for (int r = 0; r < 16; r++)
 		s->gpr[r] = rnd_value();
+	if (mode32)
+		for (int r = 0; r < 16; r++)
+			s->gpr[r] = r < 8 ? (uint32_t)s->gpr[r] : 0;
 	s->gpr[RSP] = STACK + STACK_SIZE - 0x100;
-	s->gpr[R15] = DATA + 0x800;
+	s->gpr[mode32 ? RDI : R15] = DATA + 0x800;
 	s->rflags = 0x202 | 0x3000 | (rnd() & F_ARITH);
 	for (int k = 0; k < DATA_SIZE; k += 8) {
 		uint64_t v = rnd_value();
 		memcpy(s->data + k, &v, 8);
 	}
 	for (int k = 0; k < STREAM_LEN; k++) {
-		int f = rnd_below(NFORMS);
+		int f;
+		do
+			f = rnd_below(NFORMS);
+		while (mode32 && !(forms[f].sizes & (B | W | D)));
 		s->forms[k] = f;
 		s->form_off[k] = s->code.n;
 		uint32_t undef = emit_form(&s->code, &forms[f]);
@@ -463,7 +484,15 @@ static void run_emu(struct emu_test *t, const struct stream *s, struct result *r
 	memcpy(t->ram + DATA, s->data, DATA_SIZE);
 	memset(t->ram + STACK, 0, STACK_SIZE);
 	struct cpu_state st;
-	et_state_long(t, &st, 3);
+	if (mode32) {
+		et_state_pm32(&st);
+		et_seg(&st.seg[SEG_CS], ET_UCS32, 0xb, 3, 0, 1);
+		for (int k = 0; k < SEG_LDT; k++)
+			if (k != SEG_CS)
+				et_seg(&st.seg[k], ET_UDS, 3, 3, 0, 1);
+	} else {
+		et_state_long(t, &st, 3);
+	}
 	memcpy(st.gpr, s->gpr, sizeof(st.gpr));
 	st.rip = CODE;
 	st.rflags = s->rflags;
@@ -472,6 +501,9 @@ static void run_emu(struct emu_test *t, const struct stream *s, struct result *r
 	enum exit_reason why = et_run(t);
 	r->err = !(why == EXIT_IO && t->exit.io.port == 0x80);
 	memcpy(r->gpr, t->st.gpr, sizeof(r->gpr));
+	if (mode32)
+		for (int k = 0; k < 16; k++)
+			r->gpr[k] = k < 8 ? (uint32_t)r->gpr[k] : 0;
 	r->rip = t->st.rip - 2;
 	r->rflags = t->st.rflags;
 	memcpy(r->data, t->ram + DATA, DATA_SIZE);
@@ -519,11 +551,16 @@ static const int uc_gpr[16] = {
 	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
 };
 
+static const int uc_gpr32[8] = {
+	UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
+	UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI,
+};
+
 static void run_uc(struct uc_api *a, const struct stream *s, struct result *r)
 {
 	uc_engine *uc;
 	r->err = 1;
-	if (a->open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
+	if (a->open(UC_ARCH_X86, mode32 ? UC_MODE_32 : UC_MODE_64, &uc) != UC_ERR_OK)
 		return;
 	/* a CPU model with POPCNT and LAHF/SAHF in 64-bit mode, as emu has */
 	a->ctl(uc, UC_CTL_WRITE(UC_CTL_CPU_MODEL, 1), UC_CPU_X86_HASWELL);
@@ -532,15 +569,40 @@ static void run_uc(struct uc_api *a, const struct stream *s, struct result *r)
 	a->mem_map(uc, STACK, STACK_SIZE, UC_PROT_ALL);
 	a->mem_write(uc, CODE, s->code.b, s->code.n);
 	a->mem_write(uc, DATA, s->data, DATA_SIZE);
-	for (int k = 0; k < 16; k++)
-		a->reg_write(uc, uc_gpr[k], &s->gpr[k]);
+	for (int k = 0; k < (mode32 ? 8 : 16); k++) {
+		if (mode32) {
+			uint32_t v = (uint32_t)s->gpr[k];
+			a->reg_write(uc, uc_gpr32[k], &v);
+		} else {
+			a->reg_write(uc, uc_gpr[k], &s->gpr[k]);
+		}
+	}
 	a->reg_write(uc, UC_X86_REG_EFLAGS, &s->rflags);
 	uc_err e = a->emu_start(uc, CODE, CODE + s->code.n, 0, 0);
 	r->err = e != UC_ERR_OK;
-	for (int k = 0; k < 16; k++)
-		a->reg_read(uc, uc_gpr[k], &r->gpr[k]);
-	a->reg_read(uc, UC_X86_REG_RIP, &r->rip);
-	a->reg_read(uc, UC_X86_REG_EFLAGS, &r->rflags);
+	memset(r->gpr, 0, sizeof(r->gpr));
+	r->rip = 0;
+	r->rflags = 0;
+	for (int k = 0; k < 16; k++) {
+		if (mode32) {
+			uint32_t v = 0;
+			if (k < 8)
+				a->reg_read(uc, uc_gpr32[k], &v);
+			r->gpr[k] = v;
+		} else {
+			a->reg_read(uc, uc_gpr[k], &r->gpr[k]);
+		}
+	}
+	if (mode32) {
+		uint32_t v = 0;
+		a->reg_read(uc, UC_X86_REG_EIP, &v);
+		r->rip = v;
+		a->reg_read(uc, UC_X86_REG_EFLAGS, &v);
+		r->rflags = v;
+	} else {
+		a->reg_read(uc, UC_X86_REG_RIP, &r->rip);
+		a->reg_read(uc, UC_X86_REG_EFLAGS, &r->rflags);
+	}
 	a->mem_read(uc, DATA, r->data, DATA_SIZE);
 	a->mem_read(uc, STACK, r->stack, STACK_SIZE);
 	a->close(uc);
@@ -581,7 +643,7 @@ static bool compare(const struct stream *s, const struct result *e, const struct
 		snprintf(why, sizeof(why), "stack memory differs");
 	if (!why[0])
 		return true;
-	printf("FAIL emu diff stream %d: %s\n", idx, why);
+	printf("FAIL emu diff %s stream %d: %s\n", mode32 ? "32-bit" : "64-bit", idx, why);
 	check_failures++;
 	show_stream(s);
 	return false;
@@ -610,20 +672,20 @@ int main(void)
 	int streams = n_env ? atoi(n_env) : STREAMS;
 	static struct stream s;
 	static struct result re, ru;
-	int bad = 0, shown = 0;
-	for (int k = 0; k < streams; k++) {
-		make_stream(&s);
-		run_emu(&t, &s, &re);
-		run_uc(&uc, &s, &ru);
-		if (!compare(&s, &re, &ru, k) && ++shown >= 5) {
-			bad = 1;
-			break;
+	for (int m = 0; m < 2; m++) {
+		mode32 = m == 1;
+		int shown = 0;
+		for (int k = 0; k < streams; k++) {
+			make_stream(&s);
+			run_emu(&t, &s, &re);
+			run_uc(&uc, &s, &ru);
+			if (!compare(&s, &re, &ru, k) && ++shown >= 5)
+				break;
 		}
+		if (!shown)
+			printf("PASS emu differential %s: %d streams of %d instructions agree with unicorn\n",
+			       mode32 ? "32-bit" : "64-bit", streams, STREAM_LEN);
 	}
-	if (!shown)
-		printf("PASS emu differential: %d streams of %d instructions (%zu forms) agree with unicorn\n",
-		       streams, STREAM_LEN, NFORMS);
-	(void)bad;
 	et_free(&t);
 	return CHECK_DONE();
 #endif

@@ -105,6 +105,10 @@ bool cond_true(struct emu_cpu *c, int cc)
 		default: break;
 		}
 	}
+	if (c->lf_kind != LF_NONE && (cc >> 1) == 2)  /* ZF straight from the result */
+		return ((c->lf_res & size_mask(c->lf_size)) == 0) != (cc & 1);
+	if (c->lf_kind != LF_NONE && (cc >> 1) == 4)  /* SF likewise */
+		return ((c->lf_res >> (c->lf_size * 8 - 1)) & 1) != (cc & 1);
 	uint64_t f = get_flags(c);
 	bool r;
 	switch (cc >> 1) {

@@ -55,6 +55,7 @@ void block_flush_all(struct emu_vm *v)
 	v->arena_used = 0;
 	v->nblocks = 0;
 	v->flushes++;
+	v->gen++;
 }
 
 static void unlink_hash(struct emu_vm *v, struct block *b)
@@ -123,6 +124,8 @@ static int cpu_mode(struct emu_cpu *c)
 	return c->s.seg[SEG_CS].db ? MODE_32 : MODE_16;
 }
 
+static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint64_t lin);
+
 struct block *block_find(struct emu_cpu *c)
 {
 	struct emu_vm *v = emu_vm_of(c);
@@ -132,6 +135,25 @@ struct block *block_find(struct emu_cpu *c)
 	uint64_t lin = c->s.seg[SEG_CS].base + rip;
 	if (!c->long_mode)
 		lin &= 0xffffffffull;
+	uint32_t key = (uint32_t)cpu_mode(c) | (uint32_t)c->cpl << 4;
+	struct bcache_entry *e = &c->bcache[(lin ^ (lin >> 10)) & (BCACHE_SIZE - 1)];
+	if (e->lin == lin && e->key == key && e->tlb_gen == c->tlb_gen && e->vm_gen == v->gen &&
+	    e->b->valid)
+		return e->b;
+	struct block *b = lookup_or_decode(c, v, lin);
+	if (b->valid) {
+		e->lin = lin;
+		e->key = key;
+		e->tlb_gen = c->tlb_gen;
+		e->vm_gen = v->gen;
+		e->b = b;
+	}
+	return b;
+}
+
+/* The physical hash, and the decoder when the block is new. */
+static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint64_t lin)
+{
 	uint64_t gpa;
 	uint8_t *host = fetch_ptr(c, lin, &gpa);
 	if (!host)

@@ -12,16 +12,12 @@
 
 #include "engine.h"
 #include "engine/emu/emu.h"
+#include "intr.h"
 #include "vm.h"
 
 static struct emu_cpu *cpu_of(struct vcpu *v)
 {
 	return v->engine_priv;
-}
-
-struct emu_vm *emu_vm_of(struct emu_cpu *c)
-{
-	return c->vm->engine_priv;
 }
 
 void emu_internal(struct emu_cpu *c, const char *why)
@@ -84,6 +80,7 @@ static int emu_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 	c->vm = cpu->vm;
 	c->vcpu = cpu;
 	c->vcpu_index = cpu->index;
+	c->evm = cpu->vm->engine_priv;
 	c->delivering = -1;
 	cpu->engine_priv = c;
 	return 0;
@@ -192,24 +189,78 @@ static bool interrupts_open(struct emu_cpu *c)
 }
 
 /* Delivers a pending NMI or external interrupt if the CPU can take it. */
+static void deliver_external(struct emu_cpu *c, int vec)
+{
+	c->delivering = -2;
+	deliver_event(c, vec, EV_EXT, false, 0);
+	c->delivering = -1;
+}
+
+/* The machine's interrupt controllers are asked at a block boundary when
+ * something may have changed (every exit, every delivery) and otherwise
+ * every POLL_BLOCKS blocks, which bounds latency without a call per block. */
+#define POLL_BLOCKS 64
+
 static void take_events(struct emu_cpu *c)
 {
-	if (atomic_load_explicit(&c->nmi, memory_order_relaxed) && !c->s.events.nmi_masked &&
-	    !c->s.events.interrupt_shadow) {
-		atomic_store(&c->nmi, 0);
+	bool poll = c->irq_maybe || ++c->poll_blocks >= POLL_BLOCKS;
+	if (!c->s.events.interrupt_shadow && !c->s.events.nmi_masked &&
+	    ((atomic_load_explicit(&c->nmi, memory_order_relaxed) && atomic_exchange(&c->nmi, 0)) ||
+	     (poll && intr_take_nmi(c->vcpu)))) {
 		c->s.events.nmi_masked = true;
-		c->delivering = -2;
-		deliver_event(c, 2, EV_EXT, false, 0);
-		c->delivering = -1;
+		deliver_external(c, 2);
+		return;
+	}
+	if (!interrupts_open(c)) {
+		/* nothing can be taken; the periodic poll notices IF=1 later */
+		c->irq_maybe = false;
+		if (c->poll_blocks >= POLL_BLOCKS)
+			c->poll_blocks = 0;
 		return;
 	}
 	int irq = atomic_load_explicit(&c->irq, memory_order_relaxed);
-	if (irq && interrupts_open(c)) {
+	if (irq) {
 		atomic_store(&c->irq, 0);
-		c->delivering = -2;
-		deliver_event(c, irq - 1, EV_EXT, false, 0);
-		c->delivering = -1;
+		deliver_external(c, irq - 1);
+		return;
 	}
+	if (!poll)
+		return;
+	c->poll_blocks = 0;
+	c->irq_maybe = false;
+	if (intr_pending(c->vcpu) < 0)
+		return;
+	int vec = intr_ack(c->vcpu);
+	if (vec >= 0) {
+		c->irq_maybe = true;  /* another may be queued behind it */
+		deliver_external(c, vec);
+	}
+}
+
+/* RFLAGS.TF: one instruction, then a #DB trap pointing after it. A MOV SS
+ * or POP SS defers the trap past the following instruction. */
+static void single_step(struct emu_cpu *c, struct block *b, uint8_t shadow)
+{
+	const struct insn *i = b->insn;
+	c->next_rip = c->s.rip + i->len;
+	if (!c->code64)
+		c->next_rip &= c->s.seg[SEG_CS].db ? 0xffffffffull : 0xffff;
+	i->fn(c, i);
+	c->s.rip = c->next_rip;
+	c->icount++;
+	if (c->mmio_nlog)
+		c->mmio_nlog = c->mmio_pos = 0;
+	c->s.events.interrupt_shadow &= ~shadow;
+	if (c->s.events.interrupt_shadow & SHADOW_MOV_SS)
+		return;
+	if (c->stop & STOP_EXIT) {
+		/* the trap is taken when the exit has been answered */
+		return;
+	}
+	c->s.dr[6] |= 1u << 14;  /* BS */
+	c->delivering = 1;
+	deliver_event(c, 1, EV_EXC, false, 0);
+	c->delivering = -1;
 }
 
 /* Runs one block (one instruction while an interrupt shadow is active). */
@@ -218,6 +269,11 @@ static void run_block(struct emu_cpu *c)
 	uint8_t shadow = c->s.events.interrupt_shadow;
 	struct block *b = block_find(c);
 	c->cur_block = b;
+	bool tf = c->s.rflags & RFLAGS_TF;
+	if (tf) {
+		single_step(c, b, shadow);
+		return;
+	}
 	int n = shadow ? 1 : b->n;
 	const struct insn *i = b->insn;
 	for (int k = 0; k < n; k++, i++) {
@@ -237,41 +293,44 @@ static void run_block(struct emu_cpu *c)
 	c->cur_block = NULL;
 }
 
+/* Runs blocks until an exit is ready. Kept out of emu_run so that setjmp
+ * there does not force this loop's state through memory. */
+static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
+{
+	for (;;) {
+		if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
+			atomic_store(&c->kick, 0);
+			c->pend.reason = EXIT_INTERRUPTED;
+			return;
+		}
+		take_events(c);
+		if (c->s.events.halted) {
+			c->pend.reason = EXIT_HLT;
+			return;
+		}
+		c->stop = 0;
+		run_block(c);
+		if (c->stop & STOP_EXIT)
+			return;
+	}
+}
+
 static int emu_run(struct vcpu *cpu, struct vm_exit *e)
 {
 	struct emu_cpu *c = cpu_of(cpu);
 	complete_exit(c);
+	c->irq_maybe = true;
 	c->pend.reason = EXIT_REASON_COUNT;
 	c->stop = 0;
-	for (;;) {
-		int r = setjmp(c->jb);
-		if (r == JMP_EXIT)
-			break;
-		if (r == JMP_FAULT) {
-			c->stop = 0;
-			c->cur_block = NULL;
-			handle_fault(c);
-			if (c->stop & STOP_EXIT)
-				break;
-		}
-		for (;;) {
-			if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
-				atomic_store(&c->kick, 0);
-				c->pend.reason = EXIT_INTERRUPTED;
-				goto out;
-			}
-			take_events(c);
-			if (c->s.events.halted) {
-				c->pend.reason = EXIT_HLT;
-				goto out;
-			}
-			c->stop = 0;
-			run_block(c);
-			if (c->stop & STOP_EXIT)
-				goto out;
-		}
+	int r = setjmp(c->jb);
+	/* a fault unwinds to here; so does a fault while delivering it */
+	if (r == JMP_FAULT) {
+		c->stop = 0;
+		c->cur_block = NULL;
+		handle_fault(c);
 	}
-out:
+	if (r != JMP_EXIT && !(c->stop & STOP_EXIT))
+		run_loop(c);
 	c->stop = 0;
 	c->exit_rip = c->s.rip;
 	*e = c->pend;

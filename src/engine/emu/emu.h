@@ -88,10 +88,21 @@ struct block {
 	struct insn *insn;
 };
 
+/* A per-vCPU direct-mapped cache from linear RIP to block, in front of the
+ * physical hash; entries die with any TLB flush or block-cache flush. */
+#define BCACHE_SIZE 1024
+struct bcache_entry {
+	uint64_t lin;
+	uint64_t tlb_gen, vm_gen;
+	uint32_t key;
+	struct block *b;
+};
+
 struct emu_cpu {
 	struct cpu_state s;
 	struct vm *vm;
 	struct vcpu *vcpu;
+	struct emu_vm *evm;
 	int vcpu_index;
 
 	/* lazy flags */
@@ -115,6 +126,8 @@ struct emu_cpu {
 	bool in_iret_or_irq; /* unused by now, reserved */
 
 	struct tlb_entry tlb[TLB_SIZE];
+	uint64_t tlb_gen;
+	struct bcache_entry bcache[BCACHE_SIZE];
 
 	/* exits */
 	struct vm_exit pend;        /* an exit to report after the instruction */
@@ -131,6 +144,8 @@ struct emu_cpu {
 	atomic_int kick;
 	atomic_int irq;             /* external vector + 1, 0 none */
 	atomic_int nmi;
+	bool irq_maybe;             /* ask the machine's controllers at the next boundary */
+	unsigned poll_blocks;
 
 	uint64_t icount;
 	const char *internal_why;
@@ -152,11 +167,11 @@ struct emu_vm {
 	struct block *blocks;
 	uint64_t nblocks, blocks_cap;
 	uint64_t flushes;
+	uint64_t gen;                 /* bumped by a full flush */
 };
 
 
 /* ---- emu.c: engine glue and the run loop */
-struct emu_vm *emu_vm_of(struct emu_cpu *c);
 void emu_internal(struct emu_cpu *c, const char *why) __attribute__((noreturn));
 /* Asserts an external interrupt with this vector; the vCPU takes it once
  * RFLAGS.IF and the interrupt shadow allow. -1 while one is still pending. */
@@ -164,6 +179,11 @@ int emu_interrupt(struct vcpu *cpu, uint8_t vector);
 int emu_nmi(struct vcpu *cpu);
 /* For the machine: guest RAM at gpa changed behind the CPU's back (DMA). */
 void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+
+static inline struct emu_vm *emu_vm_of(struct emu_cpu *c)
+{
+	return c->evm;
+}
 
 /* ---- decode.c */
 /* Decodes one instruction from bytes (at most avail of them are readable).
@@ -195,6 +215,7 @@ void deliver_event(struct emu_cpu *c, int vec, int kind, bool has_err, uint32_t 
 #define EV_SOFT 1    /* INT n / INT3 / INTO: pushes the next RIP, checks DPL */
 #define EV_EXT 2     /* external interrupt or NMI */
 void handle_fault(struct emu_cpu *c);
+void load_inner_stack(struct emu_cpu *c, int cpl);
 
 /* ---- mmu.c */
 void tlb_flush(struct emu_cpu *c, bool keep_global);

@@ -129,6 +129,40 @@ static void enter_handler(struct emu_cpu *c, struct gate *g, int new_cpl, bool c
 	emu_update_mode(c);
 }
 
+/* Loads SS:ESP for privilege level cpl from the 16- or 32-bit TSS, with
+ * the checks that make a bad TSS a #TS. Used by interrupts and call gates. */
+void load_inner_stack(struct emu_cpu *c, int cpl)
+{
+	const struct segment *tr = &c->s.seg[SEG_TR];
+	uint64_t nsp;
+	uint16_t nss;
+	if (!(tr->type & 8)) {  /* 16-bit TSS */
+		if (4u * cpl + 5 > tr->limit)
+			raise_fault(c, 10, true, tr->selector & 0xfffc);
+		nsp = lin_read(c, (tr->base + 2 + 4 * cpl) & 0xffffffffull, 2, false);
+		nss = lin_read(c, (tr->base + 4 + 4 * cpl) & 0xffffffffull, 2, false);
+	} else {
+		if (8u * cpl + 11 > tr->limit)
+			raise_fault(c, 10, true, tr->selector & 0xfffc);
+		nsp = lin_read(c, (tr->base + 4 + 8 * cpl) & 0xffffffffull, 4, false);
+		nss = lin_read(c, (tr->base + 8 + 8 * cpl) & 0xffffffffull, 2, false);
+	}
+	uint64_t lo;
+	if ((nss & 0xfffc) == 0)
+		raise_fault(c, 10, true, 0);
+	read_descriptor(c, nss, &lo, NULL, true, 10);
+	struct segment ss;
+	desc_to_seg(&ss, nss, lo, 0);
+	if ((nss & 3) != cpl || ss.dpl != cpl || !ss.s || (ss.type & 8) || !(ss.type & 2))
+		raise_fault(c, 10, true, nss & 0xfffc);
+	if (!ss.present)
+		raise_fault(c, 12, true, nss & 0xfffc);
+	c->s.seg[SEG_SS] = ss;
+	c->s.seg[SEG_SS].type |= 1;
+	c->s.gpr[RSP] = nsp;
+	emu_update_mode(c);
+}
+
 static void deliver_protected(struct emu_cpu *c, int vec, int kind, bool has_err, uint32_t err,
 			      uint64_t ret)
 {
@@ -144,33 +178,7 @@ static void deliver_protected(struct emu_cpu *c, int vec, int kind, bool has_err
 	uint64_t old_sp = c->s.gpr[RSP];
 	if (new_cpl < c->cpl) {
 		/* inner privilege: the stack comes from the TSS */
-		const struct segment *tr = &c->s.seg[SEG_TR];
-		uint64_t nsp;
-		uint16_t nss;
-		if (!(tr->type & 8)) {  /* 16-bit TSS */
-			if (4u * new_cpl + 5 > tr->limit)
-				raise_fault(c, 10, true, tr->selector & 0xfffc);
-			nsp = lin_read(c, (tr->base + 2 + 4 * new_cpl) & 0xffffffffull, 2, false);
-			nss = lin_read(c, (tr->base + 4 + 4 * new_cpl) & 0xffffffffull, 2, false);
-		} else {
-			if (8u * new_cpl + 11 > tr->limit)
-				raise_fault(c, 10, true, tr->selector & 0xfffc);
-			nsp = lin_read(c, (tr->base + 4 + 8 * new_cpl) & 0xffffffffull, 4, false);
-			nss = lin_read(c, (tr->base + 8 + 8 * new_cpl) & 0xffffffffull, 2, false);
-		}
-		uint64_t lo;
-		if ((nss & 0xfffc) == 0)
-			raise_fault(c, 10, true, 0);
-		read_descriptor(c, nss, &lo, NULL, true, 10);
-		struct segment ss;
-		desc_to_seg(&ss, nss, lo, 0);
-		if ((nss & 3) != new_cpl || ss.dpl != new_cpl || !ss.s || (ss.type & 8) || !(ss.type & 2))
-			raise_fault(c, 10, true, nss & 0xfffc);
-		if (!ss.present)
-			raise_fault(c, 12, true, nss & 0xfffc);
-		c->s.seg[SEG_SS] = ss;
-		c->s.seg[SEG_SS].type |= 1;
-		c->s.gpr[RSP] = nsp;
+		load_inner_stack(c, new_cpl);
 		emu_update_mode(c);
 		push(c, gsize, old_ss);
 		push(c, gsize, old_sp);

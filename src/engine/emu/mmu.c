@@ -42,6 +42,7 @@ uint8_t *phys_host(struct emu_cpu *c, uint64_t gpa, uint64_t len)
 
 void tlb_flush(struct emu_cpu *c, bool keep_global)
 {
+	c->tlb_gen++;
 	for (int k = 0; k < TLB_SIZE; k++)
 		if (!keep_global || !c->tlb[k].global)
 			c->tlb[k].tag = 0;
@@ -49,6 +50,7 @@ void tlb_flush(struct emu_cpu *c, bool keep_global)
 
 void tlb_flush_page(struct emu_cpu *c, uint64_t lin)
 {
+	c->tlb_gen++;
 	/* a large page is cached as many 4 KiB entries; drop them all */
 	if (tlb_has_large) {
 		tlb_flush(c, false);
@@ -352,16 +354,36 @@ static uint64_t lin_read_slow(struct emu_cpu *c, uint64_t lin, int size, bool us
 	return v;
 }
 
+/* Constant-size copies, so the fast paths compile to single moves. */
+static inline uint64_t host_load(const uint8_t *p, int size)
+{
+	uint8_t b; uint16_t w; uint32_t d; uint64_t q;
+	switch (size) {
+	case 1: memcpy(&b, p, 1); return b;
+	case 2: memcpy(&w, p, 2); return w;
+	case 4: memcpy(&d, p, 4); return d;
+	default: memcpy(&q, p, 8); return q;
+	}
+}
+
+static inline void host_store(uint8_t *p, int size, uint64_t v)
+{
+	uint8_t b = v; uint16_t w = v; uint32_t d = v;
+	switch (size) {
+	case 1: memcpy(p, &b, 1); break;
+	case 2: memcpy(p, &w, 2); break;
+	case 4: memcpy(p, &d, 4); break;
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
 uint64_t lin_read(struct emu_cpu *c, uint64_t lin, int size, bool user)
 {
 	struct tlb_entry *e = &c->tlb[(lin >> 12) & (TLB_SIZE - 1)];
 	uint8_t need = user ? TP_READ_U : TP_READ_S;
 	if (e->tag == ((lin & ~0xfffull) | 1) && (e->perm & need) && e->host &&
-	    (lin & 0xfff) + size <= 4096) {
-		uint64_t v = 0;
-		memcpy(&v, e->host + (lin & 0xfff), size);
-		return v;
-	}
+	    (lin & 0xfff) + size <= 4096)
+		return host_load(e->host + (lin & 0xfff), size);
 	return lin_read_slow(c, lin, size, user);
 }
 
@@ -390,7 +412,7 @@ void lin_write(struct emu_cpu *c, uint64_t lin, int size, uint64_t val, bool use
 	uint8_t need = user ? TP_WRITE_U : TP_WRITE_S;
 	if (e->tag == ((lin & ~0xfffull) | 1) && (e->perm & need) && e->host &&
 	    (lin & 0xfff) + size <= 4096) {
-		memcpy(e->host + (lin & 0xfff), &val, size);
+		host_store(e->host + (lin & 0xfff), size, val);
 		return;
 	}
 	lin_write_slow(c, lin, size, val, user);

@@ -231,6 +231,89 @@ static uint64_t ip_mask(int osize)
 	return size_mask(osize);
 }
 
+/* JMP/CALL through a call gate; CALL to a more privileged nonconforming
+ * segment switches to the TSS stack and copies the gate's parameters. */
+static void through_gate(struct emu_cpu *c, uint16_t gsel, uint64_t glo, bool call)
+{
+	int type = (glo >> 40) & 0xf, gdpl = (glo >> 45) & 3;
+	bool lm = c->long_mode;
+	if (type == 5 || type == 9 || type == 1)
+		emu_internal(c, "task switches are not implemented");
+	if (!(type == 0xc || (!lm && type == 4)))
+		raise_gp(c, gsel & 0xfffc);
+	if (gdpl < c->cpl || gdpl < (gsel & 3))
+		raise_gp(c, gsel & 0xfffc);
+	if (!((glo >> 47) & 1))
+		raise_fault(c, 11, true, gsel & 0xfffc);
+	uint64_t ghi = 0;
+	if (lm) {
+		uint64_t lo2;
+		read_descriptor(c, gsel, &lo2, &ghi, true, 13);
+	}
+	uint16_t sel = (glo >> 16) & 0xffff;
+	uint64_t off = (glo & 0xffff) | ((glo >> 32) & 0xffff0000ull);
+	if (lm)
+		off |= (ghi & 0xffffffffull) << 32;
+	else if (type == 4)
+		off &= 0xffff;
+	int params = (glo >> 32) & 0x1f;
+	int gsize = lm ? 8 : type == 0xc ? 4 : 2;
+	if ((sel & 0xfffc) == 0)
+		raise_gp(c, 0);
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	struct segment n;
+	desc_to_seg(&n, sel, lo, 0);
+	if (!n.s || !(n.type & 8) || n.dpl > c->cpl || (lm && (!n.l || n.db)))
+		raise_gp(c, sel & 0xfffc);
+	if (!n.present)
+		raise_fault(c, 11, true, sel & 0xfffc);
+	bool conforming = n.type & 4;
+	if (!call) {
+		if (!conforming && n.dpl != c->cpl)
+			raise_gp(c, sel & 0xfffc);
+		commit_cs(c, sel, lo, c->cpl);
+		c->next_rip = off;
+		emu_update_mode(c);
+		return;
+	}
+	uint16_t old_cs = c->s.seg[SEG_CS].selector, old_ss = c->s.seg[SEG_SS].selector;
+	uint64_t old_sp = c->s.gpr[RSP], ret = c->next_rip;
+	if (!conforming && n.dpl < c->cpl) {
+		int new_cpl = n.dpl;
+		if (lm) {
+			const struct segment *tr = &c->s.seg[SEG_TR];
+			uint64_t rsp = lin_read(c, tr->base + 4 + 8 * new_cpl, 8, false);
+			struct segment *ss = &c->s.seg[SEG_SS];
+			load_null(ss, new_cpl);
+			ss->dpl = new_cpl;
+			commit_cs(c, sel, lo, new_cpl);
+			emu_update_mode(c);
+			c->s.gpr[RSP] = rsp;
+			push(c, 8, old_ss);
+			push(c, 8, old_sp);
+		} else {
+			/* the parameters are read from the caller's stack first */
+			uint32_t param[31];
+			uint64_t sm = size_mask(c->s.seg[SEG_SS].db ? 4 : 2);
+			for (int k = 0; k < params; k++)
+				param[k] = mem_read(c, SEG_SS, (old_sp + (uint64_t)k * gsize) & sm, gsize);
+			load_inner_stack(c, new_cpl);
+			push(c, gsize, old_ss);
+			push(c, gsize, old_sp);
+			for (int k = params - 1; k >= 0; k--)
+				push(c, gsize, param[k]);
+			commit_cs(c, sel, lo, new_cpl);
+		}
+	} else {
+		commit_cs(c, sel, lo, c->cpl);
+	}
+	emu_update_mode(c);
+	push(c, gsize, old_cs);
+	push(c, gsize, ret);
+	c->next_rip = off;
+}
+
 void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osize)
 {
 	if (!c->pe || c->v86) {
@@ -250,8 +333,10 @@ void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osiz
 	read_descriptor(c, sel, &lo, NULL, true, 13);
 	struct segment n;
 	desc_to_seg(&n, sel, lo, 0);
-	if (!n.s)
-		emu_internal(c, "far transfer through a gate or TSS is not implemented");
+	if (!n.s) {
+		through_gate(c, sel, lo, call);
+		return;
+	}
 	check_code_target(c, sel, &n);
 	bool to64 = c->long_mode && n.l;
 	if (!to64 && (off & ip_mask(osize)) > n.limit)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/emu/emu.h"
+#include "intr.h"
 
 static void need_cpl0(struct emu_cpu *c)
 {
@@ -160,8 +161,11 @@ static void op_rdmsr(struct emu_cpu *c, const struct insn *i)
 {
 	(void)i;
 	need_cpl0(c);
-	bool ok;
-	uint64_t v = msr_read(c, (uint32_t)c->s.gpr[RCX], &ok);
+	bool ok = true;
+	uint64_t v;
+	/* the interrupt controllers own the APIC MSRs when the machine has them */
+	if (intr_rdmsr(c->vcpu, (uint32_t)c->s.gpr[RCX], &v) < 0)
+		v = msr_read(c, (uint32_t)c->s.gpr[RCX], &ok);
 	if (!ok)
 		raise_gp(c, 0);
 	c->s.gpr[RAX] = (uint32_t)v;
@@ -173,6 +177,10 @@ static void op_wrmsr(struct emu_cpu *c, const struct insn *i)
 	(void)i;
 	need_cpl0(c);
 	uint64_t v = (c->s.gpr[RDX] << 32) | (uint32_t)c->s.gpr[RAX];
+	if (intr_wrmsr(c->vcpu, (uint32_t)c->s.gpr[RCX], v) == 0) {
+		c->irq_maybe = true;
+		return;
+	}
 	if (!msr_write(c, (uint32_t)c->s.gpr[RCX], v))
 		raise_gp(c, 0);
 	c->stop |= STOP_BLOCK;

@@ -1,0 +1,76 @@
+/* The engine-facing side of popek's interrupt controllers: thin calls into
+ * whatever platform registered itself, so engines never name a device. */
+#include <errno.h>
+#include <time.h>
+
+#include "intr.h"
+#include "vm.h"
+
+void intr_platform_register(struct vm *vm, const struct intr_platform *p, void *opaque)
+{
+	vm->intr = p;
+	vm->intr_opaque = opaque;
+}
+
+void *intr_platform_opaque(struct vm *vm)
+{
+	return vm->intr_opaque;
+}
+
+int intr_pending(struct vcpu *cpu)
+{
+	const struct intr_platform *p = cpu->vm->intr;
+	return p && p->pending ? p->pending(cpu) : -1;
+}
+
+int intr_ack(struct vcpu *cpu)
+{
+	const struct intr_platform *p = cpu->vm->intr;
+	return p && p->ack ? p->ack(cpu) : -1;
+}
+
+bool intr_take_nmi(struct vcpu *cpu)
+{
+	const struct intr_platform *p = cpu->vm->intr;
+	return p && p->take_nmi ? p->take_nmi(cpu) : false;
+}
+
+int intr_rdmsr(struct vcpu *cpu, uint32_t msr, uint64_t *value)
+{
+	const struct intr_platform *p = cpu->vm->intr;
+	return p && p->rdmsr ? p->rdmsr(cpu, msr, value) : -1;
+}
+
+int intr_wrmsr(struct vcpu *cpu, uint32_t msr, uint64_t value)
+{
+	const struct intr_platform *p = cpu->vm->intr;
+	return p && p->wrmsr ? p->wrmsr(cpu, msr, value) : -1;
+}
+
+void intr_kick(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->intr_lock);
+	vm->intr_generation++;
+	pthread_cond_broadcast(&vm->intr_wake);
+	pthread_mutex_unlock(&vm->intr_lock);
+}
+
+void intr_wait(struct vcpu *cpu, uint64_t timeout_ns)
+{
+	struct vm *vm = cpu->vm;
+	if (vm->intr && vm->intr->poll)
+		vm->intr->poll(vm);
+	if (intr_pending(cpu) >= 0 || atomic_load(&vm->stopping))
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	uint64_t ns = (uint64_t)until.tv_nsec + timeout_ns;
+	until.tv_sec += (time_t)(ns / 1000000000ull);
+	until.tv_nsec = (long)(ns % 1000000000ull);
+	pthread_mutex_lock(&vm->intr_lock);
+	uint64_t seen = vm->intr_generation;
+	while (seen == vm->intr_generation && !atomic_load(&vm->stopping))
+		if (pthread_cond_timedwait(&vm->intr_wake, &vm->intr_lock, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&vm->intr_lock);
+}
