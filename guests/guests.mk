@@ -80,7 +80,7 @@ $(GB)/%64.bin: $(GB)/%64.elf
 $(GB)/%64.blob.o: $(GB)/%64.bin
 	cd $(GB) && objcopy -I binary -O elf32-i386 -B i386 \
 		--rename-section .data=.blob64,alloc,load,contents,code $(notdir $<) $(notdir $@)
-$(GB)/conf_general.elf: $(GB)/obj32/general/general32.c.o $(GENERAL32) $(GB)/conf_general64.blob.o $(GUEST_LIB32) guests/lib/guest.ld
+$(GB)/conf_general.elf: $(GB)/obj32/general/general32.c.o $(GENERAL32) $(GB)/conf_general64.blob.o $(CONF_COMMON32) $(GUEST_LIB32) guests/lib/guest.ld
 	$(GUEST_LD32) -o $@ $(filter %.o,$^)
 
 $(GB)/%.bin: guests/flat/%.asm

@@ -62,6 +62,16 @@ static void wait_expired(void)
 	for (volatile unsigned i = 0; i < 20000; i++)
 		;
 }
+/* With IF = 1, waits (bounded) until *C moves past OLD: the manuals
+ * promise delivery once nothing masks the interrupt, not within a given
+ * number of instructions. */
+static void wait_delivery(volatile uint32_t *c, uint32_t old)
+{
+	__asm__ volatile("sti" ::: "memory");
+	for (unsigned i = 0; i < 10000000 && *c == old; i++)
+		__asm__ volatile("pause");
+	__asm__ volatile("cli" ::: "memory");
+}
 static int isr_bit(unsigned vector) { return (lapic_r(APIC_ISR + 0x10 * (vector / 32)) >> (vector % 32)) & 1; }
 static int irr_bit(unsigned vector) { return (lapic_r(APIC_IRR + 0x10 * (vector / 32)) >> (vector % 32)) & 1; }
 
@@ -79,12 +89,16 @@ static void section_lapic_timer(void)
 	trap_set_handler(VEC_IPI, on_eoi);
 	trap_set_handler(0xff, on_no_eoi);
 
-	timer_oneshot(VEC_TIMER, 200000);
-	uint32_t c1 = lapic_r(APIC_TIMER_CUR);
-	for (volatile int i = 0; i < 1000; i++)
-		;
-	uint32_t c2 = lapic_r(APIC_TIMER_CUR);
-	check_true("timer_current_count_decreases", c2 < c1 && c1 <= 200000);
+	/* 50 M ticks: tens of ms at the usual bus clocks, long enough to
+	 * read the count twice even on a slow emulator. */
+	timer_oneshot(VEC_TIMER, 50000000);
+	uint32_t c1 = lapic_r(APIC_TIMER_CUR), c2 = c1;
+	for (unsigned i = 0; i < 1000000 && c2 == c1; i++)
+		c2 = lapic_r(APIC_TIMER_CUR);
+	if (c2 < c1 && c1 <= 50000000)
+		report_pass("timer_current_count_decreases");
+	else
+		report_fail("timer_current_count_decreases", "expected %u > %u, both <= 50000000", c1, c2);
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
 	check_eq("timer_wakes_hlt", count[VEC_TIMER], 1);
 
@@ -135,7 +149,7 @@ static void section_eoi_tpr(void)
 	check_eq("in_service_blocks_same_vector", count[VEC_NOEOI], 1);
 	lapic_w(APIC_EOI, 0);
 	check_eq("eoi_clears_isr_bit", isr_bit(VEC_NOEOI), 0);
-	__asm__ volatile("sti; nop; cli" ::: "memory");
+	wait_delivery(&count[VEC_NOEOI], 1);
 	check_eq("eoi_releases_pending", count[VEC_NOEOI], 2);
 	lapic_w(APIC_EOI, 0);
 
@@ -148,16 +162,19 @@ static void section_eoi_tpr(void)
 	__asm__ volatile("cli" ::: "memory");
 	uint32_t before = count[VEC_TIMER];
 	lapic_w(APIC_TPR, 0x30);
-	__asm__ volatile("sti; nop; nop; cli" ::: "memory");
+	__asm__ volatile("sti" ::: "memory");
+	for (volatile unsigned i = 0; i < 200000; i++)
+		;
+	__asm__ volatile("cli" ::: "memory");
 	check_eq("tpr_equal_class_masks", count[VEC_TIMER], before);
 	lapic_w(APIC_TPR, 0x20);
-	__asm__ volatile("sti; nop; nop; cli" ::: "memory");
+	wait_delivery(&count[VEC_TIMER], before);
 	check_eq("tpr_lower_class_delivers", count[VEC_TIMER], before + 1);
 	lapic_w(APIC_TPR, 0);
 
 	/* Self IPI through the ICR (destination shorthand 01, self). */
 	lapic_w(APIC_ICR_LO, 0x40000 | VEC_IPI);
-	__asm__ volatile("sti; nop; nop; cli" ::: "memory");
+	wait_delivery(&count[VEC_IPI], 0);
 	check_eq("self_ipi_delivered", count[VEC_IPI], 1);
 }
 
@@ -200,13 +217,30 @@ static void section_cr8(void)
 	__asm__ volatile("cli" ::: "memory");
 	check_eq("cr8_masks_lower_class", lm_vector_count[VEC_TIMER], before);
 	lm_call64((uint32_t)(uintptr_t)cr8_write, 0);
-	__asm__ volatile("sti; nop; nop; cli" ::: "memory");
+	wait_delivery(&lm_vector_count[VEC_TIMER], before);
 	check_eq("cr8_zero_delivers", lm_vector_count[VEC_TIMER], before + 1);
+}
+
+/* popek's kvm engine uses KVM's in-kernel LAPIC (KVM_CREATE_IRQCHIP), so
+ * these are the host's: on this machine's kvm_pvm they fail, under QEMU
+ * TCG and popek's emu they pass, as the SDM says they should. */
+static void known_kvm_pvm_lapic(void)
+{
+	static const char *const late[] = { "sti_then_pending_delivered", "sti_shadow_next_insn_runs_first",
+					     "delivered_irr_clear" };
+	static const char *const isr[] = { "noeoi_isr_bit_set", "in_service_blocks_same_vector" };
+	for (unsigned i = 0; i < 3; i++)
+		report_known("kvm-pvm", late[i],
+			     "its in-kernel LAPIC does not deliver an interrupt left pending while IF=0 at the end of the STI shadow");
+	for (unsigned i = 0; i < 2; i++)
+		report_known("kvm-pvm", isr[i],
+			     "its in-kernel LAPIC does not keep a delivered vector in the ISR until EOI");
 }
 
 void guest_main(void)
 {
 	conf_init();
+	known_kvm_pvm_lapic();
 	section_lapic_timer();
 	section_eoi_tpr();
 	section_pit();

@@ -5,8 +5,9 @@
  * data sheet), so OUTS/INS can be checked against it; 0x51c-0x51f are
  * claimed by nothing on QEMU's pc machine nor on popek, and an unclaimed
  * port reads all ones (the ISA bus floats high).
- * MMIO: needs a device at MMIO_TEST that remembers what is written. popek
- * has none yet: the checks print SKIP until one answers there. */
+ * MMIO: needs a device at MMIO_TEST that remembers what is written: popek's
+ * test-ram device (src/dev/test_ram.c). Where there is none (QEMU's pc
+ * machine) the checks print SKIP. */
 #include "conf.h"
 
 #define SCRATCH  0x3ff
@@ -128,7 +129,7 @@ static void section_mmio(void)
 	M32(0x40) = 0x44332211;
 	check_eq("mmio_write32_read8_little_endian", M8(0x40) | M8(0x43) << 8, 0x4411);
 	M32(0x51) = 0xddccbbaa;
-	check_eq("mmio_unaligned_write32", M8(0x51) | M8(0x52) << 8 | M8(0x53) << 16 | M8(0x54) << 24, 0xddccbbaa);
+	check_eq("mmio_unaligned_write32", M8(0x51) | M8(0x52) << 8 | M8(0x53) << 16 | (uint32_t)M8(0x54) << 24, 0xddccbbaa);
 	check_eq("mmio_unaligned_read16", M16(0x53), 0xddcc);
 	mmio64_write(MMIO_TEST + 0x65, 0x1122334455667788ull);
 	check_eq("mmio_unaligned_write64", M32(0x65) | (uint64_t)M32(0x69) << 32, 0x1122334455667788ull);

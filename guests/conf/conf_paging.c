@@ -5,6 +5,7 @@
  * second mapping of the same page (vol. 3A 8.1.3). */
 #include "conf.h"
 #include "longmode.h"
+#include "paging.h"
 
 #define PTE_P   0x1ull
 #define PTE_W   0x2ull
@@ -295,21 +296,21 @@ static void section_smc(void)
 static void section_1g(void)
 {
 	uint32_t e[4];
-	section("ia32e_1g_pages");
+	section("ia32e_paging");
 	cpuid(0x80000001, 0, e);
+	lm_init();
 	if (!(e[3] & (1u << 26))) {
 		report_skip("page_1g_maps", "CPUID.80000001:EDX.Page1GB[bit 26] is 0");
 		report_skip("page_1g_accessed", "CPUID.80000001:EDX.Page1GB[bit 26] is 0");
 		report_skip("page_1g_offset", "CPUID.80000001:EDX.Page1GB[bit 26] is 0");
-		return;
+	} else {
+		page_b[5] = 0x1a1a1a1a;
+		lm_pdpt[2] = PTE_P | PTE_W | PTE_U | PTE_PS;	/* VA 2 GiB -> PA 0, one 1 GiB page */
+		write_cr3(read_cr3());
+		check_eq("page_1g_maps", read_at(0x80000000u + pa(&page_b[5])), 0x1a1a1a1a);
+		check_eq("page_1g_accessed", ENTRY(lm_pdpt[2]) & PTE_A, PTE_A);
+		check_eq("page_1g_offset", read_at(0x80000000u + 0x3fc00000u), read_at(0x3fc00000u));
 	}
-	lm_init();
-	page_b[5] = 0x1a1a1a1a;
-	lm_pdpt[2] = PTE_P | PTE_W | PTE_U | PTE_PS;	/* VA 2 GiB -> PA 0, one 1 GiB page */
-	write_cr3(read_cr3());
-	check_eq("page_1g_maps", read_at(0x80000000u + pa(&page_b[5])), 0x1a1a1a1a);
-	check_eq("page_1g_accessed", ENTRY(lm_pdpt[2]) & PTE_A, PTE_A);
-	check_eq("page_1g_offset", read_at(0x80000000u + 0x3fc00000u), read_at(0x3fc00000u));
 	TRY("movl (%0), %%eax", : : "r"(0xc0000010u) : "eax");
 	check_no_fault("ia32e_2m_identity_above_3g");
 	lm_pdpt[3] = 0;
@@ -317,6 +318,18 @@ static void section_1g(void)
 	TRY("movl (%0), %%eax", : : "r"(0xc0000010u) : "eax");
 	check_fault("ia32e_pf_not_present_pdpte", VEC_PF, 0);
 	check_eq("ia32e_pf_cr2", trap_last.cr2, 0xc0000010u);
+	/* New 4 KiB and 2 MiB mappings under that PDPTE through lib/paging.c. */
+	page_a[7] = 0x4444aaaa;
+	check_eq("ia32e_builder_map_4k", pt_map_4level(lm_pml4, 0xc0001000u, pa(page_a), PAGE_4K, PG_P | PG_W), 0);
+	check_eq("ia32e_builder_map_2m", pt_map_4level(lm_pml4, 0xc0200000u, 0x200000, PAGE_2M, PG_P | PG_W), 0);
+	write_cr3(read_cr3());
+	check_eq("ia32e_4k_page_maps", read_at(0xc0001000u + 28), 0x4444aaaa);
+	check_eq("ia32e_2m_page_maps", read_at(0xc0200000u + 0x1230), read_at(0x200000u + 0x1230));
+	uint64_t *leaf = pt_leaf_4level(lm_pml4, 0xc0001000u);
+	check_true("ia32e_4k_leaf_accessed", leaf && (ENTRY(*leaf) & PTE_A));
+	check_eq("ia32e_4k_leaf_dirty_clear", leaf ? ENTRY(*leaf) & PTE_D : 1, 0);
+	TRY("movl (%0), %%eax", : : "r"(0xc0002000u) : "eax");
+	check_fault("ia32e_pf_not_present_pte", VEC_PF, 0);
 }
 
 void guest_main(void)

@@ -6,6 +6,7 @@
 #include "longmode.h"
 #include "shared64.h"
 #include "trap.h"
+#include "conf.h"
 
 void general_checks_32(void);
 
@@ -21,6 +22,7 @@ static void fpu_sse_init(void)
 void guest_main(void)
 {
 	static struct lm_shared shared;
+	conf_known_kvm_pvm();
 	trap_init();
 	fpu_sse_init();
 	general_checks_32();

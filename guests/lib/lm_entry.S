@@ -166,6 +166,8 @@ count_vector:
 	movl $0xfee000b0, %ecx	/* local APIC EOI register; above 2 GiB, so not a disp32 */
 	movl $0, (%rcx)
 trap64_return:
+	/* IRETQ here, unlike trap_entry.S's POPF/RET shortcut: no engine that
+	 * runs this code needs the shortcut (kvm-pvm stops long before). */
 	popq %rax
 	popq %rcx
 	popq %rdx

@@ -36,7 +36,20 @@ trap_common:
 	popl %es
 	popl %ds
 	addl $8, %esp
-	iret
+	/* Back to ring 0 in our own code segment: POPF and RET do what IRET
+	 * would (no stack switch, no segment reload), and keep exception
+	 * capture usable on an engine whose IRET is broken (this host's
+	 * kvm-pvm, guests/README.md). IRET has checks of its own. The one
+	 * difference, EFLAGS.RF not being restored, does not matter: capture
+	 * resumes after the faulting instruction. */
+	testl $3, 4(%esp)
+	jnz 1f
+	cmpl $SEL_KCODE32, 4(%esp)
+	jne 1f
+	pushl 8(%esp)
+	popfl
+	ret $8
+1:	iret
 
 /* void ring_run(unsigned cpl, void (*fn)(void)) */
 	.globl ring_run

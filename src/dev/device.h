@@ -32,6 +32,8 @@ void devices_destroy(struct vm *vm);
 #define PORT_DEBUG_EXIT  0xf4
 #define MMIO_BOOT_TIMER  0xd0000000ull
 #define BOOT_TIMER_MAGIC 123
+#define MMIO_TEST_RAM    0xd1000000ull   /* test device: MMIO that remembers writes */
+#define MMIO_TEST_RAM_SIZE 0x2000ull    /* two pages, for accesses across a page boundary */
 #define MMIO_IOAPIC      0xfec00000ull
 #define MMIO_LAPIC       0xfee00000ull
 

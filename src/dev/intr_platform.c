@@ -124,6 +124,8 @@ static void plat_poll(struct vm *vm)
 {
 	struct intr_plat *p = plat_of(vm);
 	bool fired = false;
+	if (!p)
+		return;
 	pthread_mutex_lock(&p->lock);
 	poll_pit(p);
 	for (int i = 0; i < p->ncpus; i++)
@@ -211,6 +213,8 @@ static int plat_wrmsr(struct vcpu *cpu, uint32_t msr, uint64_t value)
 static void plat_line(struct vm *vm, unsigned line, int level)
 {
 	struct intr_plat *p = plat_of(vm);
+	if (!p)
+		return;  /* being destroyed */
 	pthread_mutex_lock(&p->lock);
 	if (line < ISA_LINES)
 		pic_set_irq(&p->pic, line, level);
@@ -490,11 +494,16 @@ static int intr_platform_create(struct vm *vm, char *err, size_t n)
 	pthread_mutexattr_destroy(&attr);
 	pic_init(&p->pic);
 	pit_init(&p->pit, plat_now, p);
+	/* OUT0 idles high until programmed; IRQ 0 starts there, so the first
+	 * tick is a clean rising edge and programming the PIT is not one. */
+	pic_set_irq(&p->pic, PIT_IRQ, 1);
+	p->irq0_level = true;
 	/* The MP table gives the I/O APIC the ID after the last CPU's. */
 	ioapic_init(&p->ioapic, (uint8_t)ncpus, apic_bus_send, p);
 	struct lapic_env env = { plat_now, plat_tsc, apic_bus_send, apic_bus_eoi, p };
 	for (int i = 0; i < ncpus; i++)
 		lapic_init(&p->lapic[i], i, (uint32_t)i, i == 0, &env);
+	ioapic_set_irq(&p->ioapic, PIT_IRQ, 1);
 	if (attach_all(vm, p, err, n) != 0) {
 		/* Ranges already attached point at p; leave p to destroy. */
 		intr_platform_register(vm, &platform_ops, p);
@@ -509,7 +518,11 @@ static void intr_platform_destroy(struct vm *vm)
 	if (vm->intr != &platform_ops)
 		return;
 	struct intr_plat *p = plat_of(vm);
+	/* Device threads (the console reader) may still raise lines: after
+	 * unregistering, wait out any call already inside before freeing. */
 	intr_platform_register(vm, NULL, NULL);
+	pthread_mutex_lock(&p->lock);
+	pthread_mutex_unlock(&p->lock);
 	plat_free(p);
 }
 

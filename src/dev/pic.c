@@ -92,6 +92,9 @@ void pic_init(struct pic *p)
 	memset(p, 0, sizeof(*p));
 	chip_reset(&p->master, false);
 	chip_reset(&p->slave, true);
+	/* Until ICW1 the chip's state is undefined and its vectors would be
+	 * garbage; keeping every line masked is the safe reading of that. */
+	p->master.imr = p->slave.imr = 0xff;
 }
 
 void pic_set_irq(struct pic *p, unsigned irq, int level)

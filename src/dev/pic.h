@@ -39,8 +39,8 @@ struct pic {
 	struct pic_chip master, slave;
 };
 
-/* Power-on state: both chips uninitialized, every line low and masked
- * nowhere (the guest's ICW sequence sets them up). */
+/* Power-on state: both chips uninitialized with every line masked until
+ * the guest's ICW sequence sets them up. */
 void pic_init(struct pic *p);
 
 /* ISA IRQ 0..15 at level (0 or 1). IRQ 2 is the cascade and ignored. */

@@ -331,6 +331,31 @@ static void test_long_mode_exc(void)
 	et_free(&t);
 }
 
+static void test_fpu_mmx(void)
+{
+	struct emu_test t;
+	if (start(&t, "fpu", "bits 32\norg 0x2000\n"
+		  "fninit\nfld qword [a]\nfadd qword [b]\nfstp qword [0x100000]\n"
+		  "fld1\nfldpi\nfcomip st0, st1\nseta bl\nfstp st0\n"
+		  "fild dword [c]\nfsqrt\nfistp dword [0x100008]\nfnstsw ax\nmov esi, eax\n"
+		  "movq mm0, [m0]\nmovq mm1, [m1]\npaddw mm0, mm1\npunpckhbw mm1, mm0\n"
+		  "movq [0x100010], mm0\nmovq [0x100018], mm1\nemms\nhlt\n"
+		  "align 8\na: dq 1.5\nb: dq 2.25\nc: dd 144\n"
+		  "align 8\nm0: dw 1, 2, 0x7fff, 0xffff\nm1: db 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80\n") < 0)
+		return;
+	et_state_pm32(&t.st);
+	et_set(&t);
+	CHECK_EQ(et_run(&t), EXIT_HLT, "emu x87: stops at HLT");
+	CHECK_EQ(et_r64(&t, ET_DATA), 0x400e000000000000ull, "emu x87: 1.5 + 2.25 = 3.75");
+	CHECK_EQ(t.st.gpr[RBX] & 0xff, 1, "emu x87: FCOMIP pi > 1 sets no CF/ZF");
+	CHECK_EQ(et_r32(&t, ET_DATA + 8), 12, "emu x87: FISTP of sqrt(144)");
+	CHECK_EQ((t.st.gpr[RSI] >> 11) & 7, 0, "emu x87: stack empty again (TOP 0)");
+	CHECK_EQ(et_r64(&t, ET_DATA + 0x10), 0x806fe04f40322011ull, "emu mmx: PADDW wraps per word");
+	CHECK_EQ(et_r64(&t, ET_DATA + 0x18), 0x80806f70e0604f50ull, "emu mmx: PUNPCKHBW takes the high halves");
+	CHECK_EQ(t.st.fpu.ftw, 0, "emu mmx: EMMS empties the tags");
+	et_free(&t);
+}
+
 int main(void)
 {
 	if (!et_have_nasm()) {
@@ -348,5 +373,6 @@ int main(void)
 	test_triple_fault();
 	test_mode_switch();
 	test_long_mode_exc();
+	test_fpu_mmx();
 	return CHECK_DONE();
 }

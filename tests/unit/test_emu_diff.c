@@ -59,6 +59,10 @@ enum kind {
 	K_DIV,      /* div r with a preamble that rules out #DE */
 	K_PUSHPOP,
 	K_JCC,
+	K_XMM,      /* [prefix] 0F op xmm, xmm/m128 (aligned memory) */
+	K_XMM_I8,   /* the same with an imm8 */
+	K_XMM_SH,   /* 66 0F 71/72/73 /digit xmm, imm8 */
+	K_XMM_REG,  /* register operands only (MOVHLPS, MOVLHPS) */
 };
 
 #define B 1
@@ -87,99 +91,179 @@ struct form {
 	bool byteop;        /* the byte form is op, the others op | 1 */
 	uint32_t undef;
 	uint8_t prefix;     /* mandatory prefix (F3 for POPCNT) */
+	bool fp;            /* SSE floating point: checked against the host CPU */
 };
 
 static const struct form forms[] = {
-	{ "add rm,r", { 0x00 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "or rm,r", { 0x08 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
-	{ "adc rm,r", { 0x10 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "sbb rm,r", { 0x18 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "and rm,r", { 0x20 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
-	{ "sub rm,r", { 0x28 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "xor rm,r", { 0x30 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
-	{ "cmp rm,r", { 0x38 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "add r,rm", { 0x02 }, 1, K_R_RM, ALL, 0, true, 0, 0 },
-	{ "adc r,rm", { 0x12 }, 1, K_R_RM, ALL, 0, true, 0, 0 },
-	{ "sbb r,rm", { 0x1a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
-	{ "sub r,rm", { 0x2a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
-	{ "cmp r,rm", { 0x3a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
-	{ "xor r,rm", { 0x32 }, 1, K_R_RM, ALL, 0, true, F_AF, 0 },
-	{ "add rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 0, false, 0, 0 },
-	{ "adc rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 2, false, 0, 0 },
-	{ "sbb rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 3, false, 0, 0 },
-	{ "sub rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 5, false, 0, 0 },
-	{ "cmp rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 7, false, 0, 0 },
-	{ "and rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 4, false, F_AF, 0 },
-	{ "add rm8,i8", { 0x80 }, 1, K_RM_I8, B, 0, false, 0, 0 },
-	{ "sub rm8,i8", { 0x80 }, 1, K_RM_I8, B, 5, false, 0, 0 },
-	{ "add rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 0, false, 0, 0 },
-	{ "sbb rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 3, false, 0, 0 },
-	{ "xor rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 6, false, F_AF, 0 },
-	{ "cmp rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 7, false, 0, 0 },
-	{ "test rm,r", { 0x84 }, 1, K_RM_R, ALL, 0, true, F_AF, 0 },
-	{ "test rm,iz", { 0xf7 }, 1, K_RM_IZ, WDQ, 0, false, F_AF, 0 },
-	{ "not rm", { 0xf6 }, 1, K_RM, ALL, 2, true, 0, 0 },
-	{ "neg rm", { 0xf6 }, 1, K_RM, ALL, 3, true, 0, 0 },
-	{ "mul rm", { 0xf6 }, 1, K_RM, ALL, 4, true, F_SF | F_ZF | F_AF | F_PF, 0 },
-	{ "imul rm", { 0xf6 }, 1, K_RM, ALL, 5, true, F_SF | F_ZF | F_AF | F_PF, 0 },
-	{ "div r", { 0xf6 }, 1, K_DIV, ALL, 6, true, F_ARITH, 0 },
-	{ "inc rm", { 0xfe }, 1, K_RM, ALL, 0, true, 0, 0 },
-	{ "dec rm", { 0xfe }, 1, K_RM, ALL, 1, true, 0, 0 },
-	{ "imul r,rm", { 0x0f, 0xaf }, 2, K_R_RM, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0 },
-	{ "imul r,rm,i8", { 0x6b }, 1, K_R_RM_I8, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0 },
-	{ "imul r,rm,iz", { 0x69 }, 1, K_R_RM_IZ, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0 },
-	{ "rol", { 0xc0 }, 1, K_SHIFT_I8, ALL, 0, true, UNDEF_OF_IF_NOT_1, 0 },
-	{ "ror", { 0xc0 }, 1, K_SHIFT_I8, ALL, 1, true, UNDEF_OF_IF_NOT_1, 0 },
-	{ "rcl", { 0xc0 }, 1, K_SHIFT_I8, ALL, 2, true, UNDEF_OF_IF_NOT_1, 0 },
-	{ "rcr", { 0xc0 }, 1, K_SHIFT_I8, ALL, 3, true, UNDEF_OF_IF_NOT_1, 0 },
-	{ "shl", { 0xc0 }, 1, K_SHIFT_I8, ALL, 4, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
-	{ "shr", { 0xc0 }, 1, K_SHIFT_I8, ALL, 5, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
-	{ "sar", { 0xc0 }, 1, K_SHIFT_I8, ALL, 7, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
-	{ "shl 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 4, true, F_AF, 0 },
-	{ "sar 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 7, true, F_AF, 0 },
-	{ "rcr 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 3, true, 0, 0 },
-	{ "rol 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 0, true, 0, 0 },
-	{ "shr cl", { 0xd2 }, 1, K_SHIFT_CL, ALL, 5, true, F_AF | UNDEF_OF_IF_NOT_1, 0 },
-	{ "rcl cl", { 0xd2 }, 1, K_SHIFT_CL, ALL, 2, true, UNDEF_OF_IF_NOT_1, 0 },
-	{ "shld i8", { 0x0f, 0xa4 }, 2, K_SHXD_I8, WDQ, 0, false, F_AF | UNDEF_OF_IF_NOT_1, 0 },
-	{ "shrd i8", { 0x0f, 0xac }, 2, K_SHXD_I8, WDQ, 0, false, F_AF | UNDEF_OF_IF_NOT_1, 0 },
-	{ "bt r,r", { 0x0f, 0xa3 }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
-	{ "bts r,r", { 0x0f, 0xab }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
-	{ "btr r,r", { 0x0f, 0xb3 }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
-	{ "btc r,r", { 0x0f, 0xbb }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
-	{ "bts rm,i8", { 0x0f, 0xba }, 2, K_BT_I8, WDQ, 5, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
-	{ "bt rm,i8", { 0x0f, 0xba }, 2, K_BT_I8, WDQ, 4, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0 },
-	{ "bsf", { 0x0f, 0xbc }, 2, K_R_RM, W | Q, 0, false, F_CF | F_OF | F_SF | F_AF | F_PF, 0 },
-	{ "bsr", { 0x0f, 0xbd }, 2, K_R_RM, W | Q, 0, false, F_CF | F_OF | F_SF | F_AF | F_PF, 0 },
-	{ "cmovb", { 0x0f, 0x42 }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
-	{ "cmovle", { 0x0f, 0x4e }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
-	{ "cmovnp", { 0x0f, 0x4b }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
-	{ "seta", { 0x0f, 0x97 }, 2, K_RM, B, 0, false, 0, 0 },
-	{ "setl", { 0x0f, 0x9c }, 2, K_RM, B, 0, false, 0, 0 },
-	{ "seto", { 0x0f, 0x90 }, 2, K_RM, B, 0, false, 0, 0 },
-	{ "xchg", { 0x86 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "xadd", { 0x0f, 0xc0 }, 2, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "cmpxchg", { 0x0f, 0xb0 }, 2, K_RM_R, B | W | Q, 0, true, 0, 0 },
-	{ "movzx b", { 0x0f, 0xb6 }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
-	{ "movzx w", { 0x0f, 0xb7 }, 2, K_R_RM, D | Q, 0, false, 0, 0 },
-	{ "movsx b", { 0x0f, 0xbe }, 2, K_R_RM, WDQ, 0, false, 0, 0 },
-	{ "movsx w", { 0x0f, 0xbf }, 2, K_R_RM, D | Q, 0, false, 0, 0 },
-	{ "movsxd", { 0x63 }, 1, K_R_RM, Q, 0, false, 0, 0 },
-	{ "lea", { 0x8d }, 1, K_R_RM, WDQ, 0, false, 0, 0 },
-	{ "mov rm,r", { 0x88 }, 1, K_RM_R, ALL, 0, true, 0, 0 },
-	{ "mov r,rm", { 0x8a }, 1, K_R_RM, ALL, 0, true, 0, 0 },
-	{ "mov rm,iz", { 0xc7 }, 1, K_RM_IZ, WDQ, 0, false, 0, 0 },
-	{ "mov r,imm", { 0xb8 }, 1, K_MOV_RI, WDQ, 0, false, 0, 0 },
-	{ "bswap", { 0x0f, 0xc8 }, 2, K_OPREG, D | Q, 0, false, 0, 0 },
-	{ "cbw/cwde/cdqe", { 0x98 }, 1, K_NONE, WDQ, 0, false, 0, 0 },
-	{ "cwd/cdq/cqo", { 0x99 }, 1, K_NONE, WDQ, 0, false, 0, 0 },
-	{ "lahf", { 0x9f }, 1, K_NONE, D, 0, false, 0, 0 },
-	{ "sahf", { 0x9e }, 1, K_NONE, D, 0, false, 0, 0 },
-	{ "clc", { 0xf8 }, 1, K_NONE, D, 0, false, 0, 0 },
-	{ "stc", { 0xf9 }, 1, K_NONE, D, 0, false, 0, 0 },
-	{ "cmc", { 0xf5 }, 1, K_NONE, D, 0, false, 0, 0 },
-	{ "push/pop", { 0x50 }, 1, K_PUSHPOP, W | Q, 0, false, 0, 0 },
-	{ "jcc", { 0x70 }, 1, K_JCC, D, 0, false, 0, 0 },
+	{ "add rm,r", { 0x00 }, 1, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "or rm,r", { 0x08 }, 1, K_RM_R, ALL, 0, true, F_AF, 0, false },
+	{ "adc rm,r", { 0x10 }, 1, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "sbb rm,r", { 0x18 }, 1, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "and rm,r", { 0x20 }, 1, K_RM_R, ALL, 0, true, F_AF, 0, false },
+	{ "sub rm,r", { 0x28 }, 1, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "xor rm,r", { 0x30 }, 1, K_RM_R, ALL, 0, true, F_AF, 0, false },
+	{ "cmp rm,r", { 0x38 }, 1, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "add r,rm", { 0x02 }, 1, K_R_RM, ALL, 0, true, 0, 0, false },
+	{ "adc r,rm", { 0x12 }, 1, K_R_RM, ALL, 0, true, 0, 0, false },
+	{ "sbb r,rm", { 0x1a }, 1, K_R_RM, ALL, 0, true, 0, 0, false },
+	{ "sub r,rm", { 0x2a }, 1, K_R_RM, ALL, 0, true, 0, 0, false },
+	{ "cmp r,rm", { 0x3a }, 1, K_R_RM, ALL, 0, true, 0, 0, false },
+	{ "xor r,rm", { 0x32 }, 1, K_R_RM, ALL, 0, true, F_AF, 0, false },
+	{ "add rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 0, false, 0, 0, false },
+	{ "adc rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 2, false, 0, 0, false },
+	{ "sbb rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 3, false, 0, 0, false },
+	{ "sub rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 5, false, 0, 0, false },
+	{ "cmp rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 7, false, 0, 0, false },
+	{ "and rm,i8", { 0x83 }, 1, K_RM_I8, WDQ, 4, false, F_AF, 0, false },
+	{ "add rm8,i8", { 0x80 }, 1, K_RM_I8, B, 0, false, 0, 0, false },
+	{ "sub rm8,i8", { 0x80 }, 1, K_RM_I8, B, 5, false, 0, 0, false },
+	{ "add rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 0, false, 0, 0, false },
+	{ "sbb rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 3, false, 0, 0, false },
+	{ "xor rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 6, false, F_AF, 0, false },
+	{ "cmp rm,iz", { 0x81 }, 1, K_RM_IZ, WDQ, 7, false, 0, 0, false },
+	{ "test rm,r", { 0x84 }, 1, K_RM_R, ALL, 0, true, F_AF, 0, false },
+	{ "test rm,iz", { 0xf7 }, 1, K_RM_IZ, WDQ, 0, false, F_AF, 0, false },
+	{ "not rm", { 0xf6 }, 1, K_RM, ALL, 2, true, 0, 0, false },
+	{ "neg rm", { 0xf6 }, 1, K_RM, ALL, 3, true, 0, 0, false },
+	{ "mul rm", { 0xf6 }, 1, K_RM, ALL, 4, true, F_SF | F_ZF | F_AF | F_PF, 0, false },
+	{ "imul rm", { 0xf6 }, 1, K_RM, ALL, 5, true, F_SF | F_ZF | F_AF | F_PF, 0, false },
+	{ "div r", { 0xf6 }, 1, K_DIV, ALL, 6, true, F_ARITH, 0, false },
+	{ "inc rm", { 0xfe }, 1, K_RM, ALL, 0, true, 0, 0, false },
+	{ "dec rm", { 0xfe }, 1, K_RM, ALL, 1, true, 0, 0, false },
+	{ "imul r,rm", { 0x0f, 0xaf }, 2, K_R_RM, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0, false },
+	{ "imul r,rm,i8", { 0x6b }, 1, K_R_RM_I8, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0, false },
+	{ "imul r,rm,iz", { 0x69 }, 1, K_R_RM_IZ, WDQ, 0, false, F_SF | F_ZF | F_AF | F_PF, 0, false },
+	{ "rol", { 0xc0 }, 1, K_SHIFT_I8, ALL, 0, true, UNDEF_OF_IF_NOT_1, 0, false },
+	{ "ror", { 0xc0 }, 1, K_SHIFT_I8, ALL, 1, true, UNDEF_OF_IF_NOT_1, 0, false },
+	{ "rcl", { 0xc0 }, 1, K_SHIFT_I8, ALL, 2, true, UNDEF_OF_IF_NOT_1, 0, false },
+	{ "rcr", { 0xc0 }, 1, K_SHIFT_I8, ALL, 3, true, UNDEF_OF_IF_NOT_1, 0, false },
+	{ "shl", { 0xc0 }, 1, K_SHIFT_I8, ALL, 4, true, F_AF | UNDEF_OF_IF_NOT_1, 0, false },
+	{ "shr", { 0xc0 }, 1, K_SHIFT_I8, ALL, 5, true, F_AF | UNDEF_OF_IF_NOT_1, 0, false },
+	{ "sar", { 0xc0 }, 1, K_SHIFT_I8, ALL, 7, true, F_AF | UNDEF_OF_IF_NOT_1, 0, false },
+	{ "shl 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 4, true, F_AF, 0, false },
+	{ "sar 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 7, true, F_AF, 0, false },
+	{ "rcr 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 3, true, 0, 0, false },
+	{ "rol 1", { 0xd0 }, 1, K_SHIFT_1, ALL, 0, true, 0, 0, false },
+	{ "shr cl", { 0xd2 }, 1, K_SHIFT_CL, ALL, 5, true, F_AF | UNDEF_OF_IF_NOT_1, 0, false },
+	{ "rcl cl", { 0xd2 }, 1, K_SHIFT_CL, ALL, 2, true, UNDEF_OF_IF_NOT_1, 0, false },
+	{ "shld i8", { 0x0f, 0xa4 }, 2, K_SHXD_I8, WDQ, 0, false, F_AF | UNDEF_OF_IF_NOT_1, 0, false },
+	{ "shrd i8", { 0x0f, 0xac }, 2, K_SHXD_I8, WDQ, 0, false, F_AF | UNDEF_OF_IF_NOT_1, 0, false },
+	{ "bt r,r", { 0x0f, 0xa3 }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0, false },
+	{ "bts r,r", { 0x0f, 0xab }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0, false },
+	{ "btr r,r", { 0x0f, 0xb3 }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0, false },
+	{ "btc r,r", { 0x0f, 0xbb }, 2, K_BT_R, WDQ, 0, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0, false },
+	{ "bts rm,i8", { 0x0f, 0xba }, 2, K_BT_I8, WDQ, 5, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0, false },
+	{ "bt rm,i8", { 0x0f, 0xba }, 2, K_BT_I8, WDQ, 4, false, F_OF | F_SF | F_AF | F_PF | F_ZF, 0, false },
+	{ "bsf", { 0x0f, 0xbc }, 2, K_R_RM, W | Q, 0, false, F_CF | F_OF | F_SF | F_AF | F_PF, 0, false },
+	{ "bsr", { 0x0f, 0xbd }, 2, K_R_RM, W | Q, 0, false, F_CF | F_OF | F_SF | F_AF | F_PF, 0, false },
+	{ "cmovb", { 0x0f, 0x42 }, 2, K_R_RM, WDQ, 0, false, 0, 0, false },
+	{ "cmovle", { 0x0f, 0x4e }, 2, K_R_RM, WDQ, 0, false, 0, 0, false },
+	{ "cmovnp", { 0x0f, 0x4b }, 2, K_R_RM, WDQ, 0, false, 0, 0, false },
+	{ "seta", { 0x0f, 0x97 }, 2, K_RM, B, 0, false, 0, 0, false },
+	{ "setl", { 0x0f, 0x9c }, 2, K_RM, B, 0, false, 0, 0, false },
+	{ "seto", { 0x0f, 0x90 }, 2, K_RM, B, 0, false, 0, 0, false },
+	{ "xchg", { 0x86 }, 1, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "xadd", { 0x0f, 0xc0 }, 2, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "cmpxchg", { 0x0f, 0xb0 }, 2, K_RM_R, B | W | Q, 0, true, 0, 0, false },
+	{ "movzx b", { 0x0f, 0xb6 }, 2, K_R_RM, WDQ, 0, false, 0, 0, false },
+	{ "movzx w", { 0x0f, 0xb7 }, 2, K_R_RM, D | Q, 0, false, 0, 0, false },
+	{ "movsx b", { 0x0f, 0xbe }, 2, K_R_RM, WDQ, 0, false, 0, 0, false },
+	{ "movsx w", { 0x0f, 0xbf }, 2, K_R_RM, D | Q, 0, false, 0, 0, false },
+	{ "movsxd", { 0x63 }, 1, K_R_RM, Q, 0, false, 0, 0, false },
+	{ "lea", { 0x8d }, 1, K_R_RM, WDQ, 0, false, 0, 0, false },
+	{ "mov rm,r", { 0x88 }, 1, K_RM_R, ALL, 0, true, 0, 0, false },
+	{ "mov r,rm", { 0x8a }, 1, K_R_RM, ALL, 0, true, 0, 0, false },
+	{ "mov rm,iz", { 0xc7 }, 1, K_RM_IZ, WDQ, 0, false, 0, 0, false },
+	{ "mov r,imm", { 0xb8 }, 1, K_MOV_RI, WDQ, 0, false, 0, 0, false },
+	{ "bswap", { 0x0f, 0xc8 }, 2, K_OPREG, D | Q, 0, false, 0, 0, false },
+	{ "cbw/cwde/cdqe", { 0x98 }, 1, K_NONE, WDQ, 0, false, 0, 0, false },
+	{ "cwd/cdq/cqo", { 0x99 }, 1, K_NONE, WDQ, 0, false, 0, 0, false },
+	{ "lahf", { 0x9f }, 1, K_NONE, D, 0, false, 0, 0, false },
+	{ "sahf", { 0x9e }, 1, K_NONE, D, 0, false, 0, 0, false },
+	{ "clc", { 0xf8 }, 1, K_NONE, D, 0, false, 0, 0, false },
+	{ "stc", { 0xf9 }, 1, K_NONE, D, 0, false, 0, 0, false },
+	{ "cmc", { 0xf5 }, 1, K_NONE, D, 0, false, 0, 0, false },
+	{ "push/pop", { 0x50 }, 1, K_PUSHPOP, W | Q, 0, false, 0, 0, false },
+	{ "jcc", { 0x70 }, 1, K_JCC, D, 0, false, 0, 0, false },
+	{ "paddb", { 0x0f, 0xfc }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "paddw", { 0x0f, 0xfd }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "paddd", { 0x0f, 0xfe }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "paddq", { 0x0f, 0xd4 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psubb", { 0x0f, 0xf8 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psubq", { 0x0f, 0xfb }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "paddsb", { 0x0f, 0xec }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "paddsw", { 0x0f, 0xed }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "paddusb", { 0x0f, 0xdc }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psubusw", { 0x0f, 0xd9 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psubsw", { 0x0f, 0xe9 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pmullw", { 0x0f, 0xd5 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pmulhw", { 0x0f, 0xe5 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pmulhuw", { 0x0f, 0xe4 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pmuludq", { 0x0f, 0xf4 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pmaddwd", { 0x0f, 0xf5 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pavgb", { 0x0f, 0xe0 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pavgw", { 0x0f, 0xe3 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pminub", { 0x0f, 0xda }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pmaxsw", { 0x0f, 0xee }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psadbw", { 0x0f, 0xf6 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pcmpeqb", { 0x0f, 0x74 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pcmpeqd", { 0x0f, 0x76 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pcmpgtw", { 0x0f, 0x65 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "punpcklbw", { 0x0f, 0x60 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "punpckhwd", { 0x0f, 0x69 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "punpckldq", { 0x0f, 0x62 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "punpckhqdq", { 0x0f, 0x6d }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "packsswb", { 0x0f, 0x63 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "packuswb", { 0x0f, 0x67 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "packssdw", { 0x0f, 0x6b }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pandn", { 0x0f, 0xdf }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pxor", { 0x0f, 0xef }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psrlw x", { 0x0f, 0xd1 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psrad x", { 0x0f, 0xe2 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "psllq x", { 0x0f, 0xf3 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "pshufd", { 0x0f, 0x70 }, 2, K_XMM_I8, D, 0, false, 0, 0x66, false },
+	{ "pshufhw", { 0x0f, 0x70 }, 2, K_XMM_I8, D, 0, false, 0, 0xf3, false },
+	{ "pshuflw", { 0x0f, 0x70 }, 2, K_XMM_I8, D, 0, false, 0, 0xf2, false },
+	{ "shufps", { 0x0f, 0xc6 }, 2, K_XMM_I8, D, 0, false, 0, 0, false },
+	{ "shufpd", { 0x0f, 0xc6 }, 2, K_XMM_I8, D, 0, false, 0, 0x66, false },
+	{ "psrlw i", { 0x0f, 0x71 }, 2, K_XMM_SH, D, 2, false, 0, 0x66, false },
+	{ "psraw i", { 0x0f, 0x71 }, 2, K_XMM_SH, D, 4, false, 0, 0x66, false },
+	{ "pslld i", { 0x0f, 0x72 }, 2, K_XMM_SH, D, 6, false, 0, 0x66, false },
+	{ "psrlq i", { 0x0f, 0x73 }, 2, K_XMM_SH, D, 2, false, 0, 0x66, false },
+	{ "psrldq", { 0x0f, 0x73 }, 2, K_XMM_SH, D, 3, false, 0, 0x66, false },
+	{ "pslldq", { 0x0f, 0x73 }, 2, K_XMM_SH, D, 7, false, 0, 0x66, false },
+	{ "addps", { 0x0f, 0x58 }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "addpd", { 0x0f, 0x58 }, 2, K_XMM, D, 0, false, 0, 0x66, true },
+	{ "mulps", { 0x0f, 0x59 }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "subpd", { 0x0f, 0x5c }, 2, K_XMM, D, 0, false, 0, 0x66, true },
+	{ "divps", { 0x0f, 0x5e }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "minps", { 0x0f, 0x5d }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "maxpd", { 0x0f, 0x5f }, 2, K_XMM, D, 0, false, 0, 0x66, true },
+	{ "sqrtps", { 0x0f, 0x51 }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "addss", { 0x0f, 0x58 }, 2, K_XMM, D, 0, false, 0, 0xf3, true },
+	{ "mulsd", { 0x0f, 0x59 }, 2, K_XMM, D, 0, false, 0, 0xf2, true },
+	{ "divsd", { 0x0f, 0x5e }, 2, K_XMM, D, 0, false, 0, 0xf2, true },
+	{ "sqrtsd", { 0x0f, 0x51 }, 2, K_XMM, D, 0, false, 0, 0xf2, true },
+	{ "minss", { 0x0f, 0x5d }, 2, K_XMM, D, 0, false, 0, 0xf3, true },
+	{ "andps", { 0x0f, 0x54 }, 2, K_XMM, D, 0, false, 0, 0, false },
+	{ "xorpd", { 0x0f, 0x57 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "unpcklps", { 0x0f, 0x14 }, 2, K_XMM, D, 0, false, 0, 0, false },
+	{ "unpckhpd", { 0x0f, 0x15 }, 2, K_XMM, D, 0, false, 0, 0x66, false },
+	{ "cmpps", { 0x0f, 0xc2 }, 2, K_XMM_I8, D, 0, false, 0, 0, true },
+	{ "cmpsd", { 0x0f, 0xc2 }, 2, K_XMM_I8, D, 0, false, 0, 0xf2, true },
+	{ "comisd", { 0x0f, 0x2f }, 2, K_XMM, D, 0, false, 0, 0x66, true },
+	{ "ucomiss", { 0x0f, 0x2e }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "cvtdq2ps", { 0x0f, 0x5b }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "cvttps2dq", { 0x0f, 0x5b }, 2, K_XMM, D, 0, false, 0, 0xf3, true },
+	{ "cvtps2pd", { 0x0f, 0x5a }, 2, K_XMM, D, 0, false, 0, 0, true },
+	{ "cvtpd2ps", { 0x0f, 0x5a }, 2, K_XMM, D, 0, false, 0, 0x66, true },
+	{ "cvtss2sd", { 0x0f, 0x5a }, 2, K_XMM, D, 0, false, 0, 0xf3, true },
+	{ "cvtsd2ss", { 0x0f, 0x5a }, 2, K_XMM, D, 0, false, 0, 0xf2, true },
+	{ "movdqu", { 0x0f, 0x6f }, 2, K_XMM, D, 0, false, 0, 0xf3, false },
+	{ "movss", { 0x0f, 0x10 }, 2, K_XMM, D, 0, false, 0, 0xf3, false },
+	{ "movsd", { 0x0f, 0x10 }, 2, K_XMM, D, 0, false, 0, 0xf2, false },
+	{ "movhlps", { 0x0f, 0x12 }, 2, K_XMM_REG, D, 0, false, 0, 0, false },
+	{ "movlhps", { 0x0f, 0x16 }, 2, K_XMM_REG, D, 0, false, 0, 0, false },
 };
 
 #define NFORMS (sizeof(forms) / sizeof(forms[0]))
@@ -217,6 +301,9 @@ static uint64_t rnd_value(void)
 
 /* 32-bit streams: no REX, eight registers, EDI is the data base. */
 static bool mode32;
+/* Streams of XMM forms only, run natively on the host CPU as the oracle
+ * (unicorn's SSE NaN propagation follows the x87 rule, not SSE's). */
+static bool native;
 
 /* A register operand: never RSP (4) or the data base (R15, or EDI). */
 static int rnd_reg(void)
@@ -299,6 +386,24 @@ static int pick_size(int sizes)
 		if (sizes & s)
 			opts[n++] = s;
 	return opts[rnd_below(n)];
+}
+
+/* [prefix] [REX] 0F op modrm [disp8]: xmm registers, memory [base + 16k]. */
+static void emit_xmm(struct buf *o, const struct form *f, int reg, int rm, bool mem)
+{
+	if (f->prefix)
+		put(o, f->prefix);
+	uint8_t rex = 0x40 | ((reg & 8) ? 4 : 0) | ((mem || (rm & 8)) ? 1 : 0);
+	if (rex != 0x40)
+		put_rex(o, rex);
+	put(o, f->op[0]);
+	put(o, f->op[1]);
+	if (mem) {
+		put(o, 0x40 | ((reg & 7) << 3) | 7);
+		put(o, (uint8_t)(int8_t)(16 * ((int)rnd_below(15) - 7)));
+	} else {
+		put(o, 0xc0 | ((reg & 7) << 3) | (rm & 7));
+	}
 }
 
 static uint32_t emit_form(struct buf *o, const struct form *f)
@@ -407,6 +512,18 @@ static uint32_t emit_form(struct buf *o, const struct form *f)
 		put_rex(o, 0x40 | (rm >> 3));
 		put(o, 0x58 + (rm & 7));
 		break;
+	case K_XMM: case K_XMM_I8: case K_XMM_REG: {
+		int n = mode32 ? 8 : 16;
+		reg = rnd_below(n), rm = rnd_below(n);
+		emit_xmm(o, f, reg, rm, f->kind != K_XMM_REG && rnd_below(3) == 0);
+		if (f->kind == K_XMM_I8)
+			put(o, f->op[1] == 0xc2 ? (uint8_t)rnd_below(8) : (uint8_t)rnd());
+		break;
+	}
+	case K_XMM_SH:
+		emit_xmm(o, f, f->digit, rnd_below(mode32 ? 8 : 16), false);
+		put(o, (uint8_t)rnd_below(f->op[1] == 0x73 && (f->digit & 1) ? 20 : 70));
+		break;
 	case K_JCC:
 		put(o, 0x70 + rnd_below(16));
 		put(o, mode32 ? 2 : 3);
@@ -429,6 +546,7 @@ static void emit_flag_sanitizer(struct buf *o, uint32_t undef)
 
 struct stream {
 	struct buf code;
+	uint8_t xmm[16][16];
 	uint64_t gpr[16];
 	uint64_t rflags;
 	uint8_t data[DATA_SIZE];
@@ -447,6 +565,14 @@ static void make_stream(struct stream *s)
 	s->gpr[RSP] = STACK + STACK_SIZE - 0x100;
 	s->gpr[mode32 ? RDI : R15] = DATA + 0x800;
 	s->rflags = 0x202 | 0x3000 | (rnd() & F_ARITH);
+	for (int k = 0; k < 16; k++)
+		for (int h = 0; h < 16; h += 8) {
+			uint64_t v = k < (mode32 ? 8 : 16) ? rnd_value() : 0;
+			/* floats worth computing: sometimes small exponents */
+			if (rnd_below(2))
+				v &= 0x43ff43ff43ff43ffull;
+			memcpy(&s->xmm[k][h], &v, 8);
+		}
 	for (int k = 0; k < DATA_SIZE; k += 8) {
 		uint64_t v = rnd_value();
 		memcpy(s->data + k, &v, 8);
@@ -455,7 +581,8 @@ static void make_stream(struct stream *s)
 		int f;
 		do
 			f = rnd_below(NFORMS);
-		while (mode32 && !(forms[f].sizes & (B | W | D)));
+		while ((mode32 && !(forms[f].sizes & (B | W | D))) ||
+		       (native ? forms[f].kind < K_XMM : forms[f].fp));
 		s->forms[k] = f;
 		s->form_off[k] = s->code.n;
 		uint32_t undef = emit_form(&s->code, &forms[f]);
@@ -465,6 +592,7 @@ static void make_stream(struct stream *s)
 }
 
 struct result {
+	uint8_t xmm[16][16];
 	uint64_t gpr[16];
 	uint64_t rip, rflags;
 	uint8_t data[DATA_SIZE];
@@ -494,6 +622,9 @@ static void run_emu(struct emu_test *t, const struct stream *s, struct result *r
 		et_state_long(t, &st, 3);
 	}
 	memcpy(st.gpr, s->gpr, sizeof(st.gpr));
+	memcpy(st.fpu.xmm, s->xmm, sizeof(s->xmm));
+	st.cr4 |= CR4_OSFXSR;
+	st.fpu.mxcsr = 0x1f80;
 	st.rip = CODE;
 	st.rflags = s->rflags;
 	t->st = st;
@@ -505,9 +636,58 @@ static void run_emu(struct emu_test *t, const struct stream *s, struct result *r
 		for (int k = 0; k < 16; k++)
 			r->gpr[k] = k < 8 ? (uint32_t)r->gpr[k] : 0;
 	r->rip = t->st.rip - 2;
+	memcpy(r->xmm, t->st.fpu.xmm, sizeof(r->xmm));
 	r->rflags = t->st.rflags;
 	memcpy(r->data, t->ram + DATA, DATA_SIZE);
 	memcpy(r->stack, t->ram + STACK, STACK_SIZE);
+}
+
+
+/* ---- the host CPU as oracle for XMM-only streams */
+
+#define NATIVE_CODE 65536
+
+static uint8_t *native_code;
+
+static void put_movdqu(struct buf *o, int k, bool store)
+{
+	put(o, 0xf3);
+	if (k & 8)
+		put(o, 0x44);
+	put(o, 0x0f);
+	put(o, store ? 0x7f : 0x6f);
+	put(o, 0x80 | ((k & 7) << 3) | 7);  /* [rdi + disp32] */
+	put_le(o, 16 * k, 4);
+}
+
+/* push r15; mov r15, rsi; load xmm0-15 from [rdi]; stream; store; pop r15; ret */
+static void run_native(const struct stream *s, struct result *r)
+{
+	static struct buf o;
+	static uint8_t xmm[16][16] __attribute__((aligned(16)));
+	static uint8_t data[DATA_SIZE] __attribute__((aligned(16)));
+	o.n = 0;
+	put(&o, 0x41), put(&o, 0x57);
+	put(&o, 0x49), put(&o, 0x89), put(&o, 0xf7);
+	for (int k = 0; k < 16; k++)
+		put_movdqu(&o, k, false);
+	memcpy(o.b + o.n, s->code.b, s->code.n);
+	o.n += s->code.n;
+	for (int k = 0; k < 16; k++)
+		put_movdqu(&o, k, true);
+	put(&o, 0x41), put(&o, 0x5f);
+	put(&o, 0xc3);
+	memcpy(native_code, o.b, o.n);
+	memcpy(xmm, s->xmm, sizeof(xmm));
+	memcpy(data, s->data, DATA_SIZE);
+	__builtin___clear_cache((char *)native_code, (char *)native_code + o.n);
+	((void (*)(void *, void *))(void *)native_code)(xmm, data + 0x800);
+	memset(r, 0, sizeof(*r));
+	memcpy(r->xmm, xmm, sizeof(xmm));
+	memcpy(r->gpr, s->gpr, sizeof(r->gpr));
+	memcpy(r->data, data, DATA_SIZE);
+	r->rip = CODE + s->code.n;
+	r->rflags = s->rflags;
 }
 
 /* ---- unicorn side, through dlopen */
@@ -578,9 +758,14 @@ static void run_uc(struct uc_api *a, const struct stream *s, struct result *r)
 		}
 	}
 	a->reg_write(uc, UC_X86_REG_EFLAGS, &s->rflags);
+	for (int k = 0; k < (mode32 ? 8 : 16); k++)
+		a->reg_write(uc, UC_X86_REG_XMM0 + k, s->xmm[k]);
 	uc_err e = a->emu_start(uc, CODE, CODE + s->code.n, 0, 0);
 	r->err = e != UC_ERR_OK;
 	memset(r->gpr, 0, sizeof(r->gpr));
+	memset(r->xmm, 0, sizeof(r->xmm));
+	for (int k = 0; k < (mode32 ? 8 : 16); k++)
+		a->reg_read(uc, UC_X86_REG_XMM0 + k, r->xmm[k]);
 	r->rip = 0;
 	r->rflags = 0;
 	for (int k = 0; k < 16; k++) {
@@ -620,6 +805,37 @@ static void show_stream(const struct stream *s)
 	}
 }
 
+static bool is_nan32(uint32_t v)
+{
+	return (v & 0x7f800000u) == 0x7f800000u && (v & 0x7fffffu);
+}
+
+static bool is_nan64(uint64_t v)
+{
+	return (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull && (v & 0xfffffffffffffull);
+}
+
+/* Unicorn (QEMU 5 softfloat) propagates the NaN with the larger
+ * significand when both operands are NaNs, the x87 rule; SSE hardware
+ * returns the first source (checked on this host's CPU). Lanes where both
+ * engines hold some NaN therefore count as equal. */
+static bool xmm_agree(const uint8_t *a, const uint8_t *b)
+{
+	for (int h = 0; h < 2; h++) {
+		uint64_t x, y;
+		memcpy(&x, a + 8 * h, 8);
+		memcpy(&y, b + 8 * h, 8);
+		if (x == y || (is_nan64(x) && is_nan64(y)))
+			continue;
+		for (int l = 0; l < 2; l++) {
+			uint32_t p = (uint32_t)(x >> (32 * l)), q = (uint32_t)(y >> (32 * l));
+			if (p != q && !(is_nan32(p) && is_nan32(q)))
+				return false;
+		}
+	}
+	return true;
+}
+
 static bool compare(const struct stream *s, const struct result *e, const struct result *u, int idx)
 {
 	char why[256] = "";
@@ -627,27 +843,71 @@ static bool compare(const struct stream *s, const struct result *e, const struct
 	if (e->err || u->err)
 		snprintf(why, sizeof(why), "emu %s, unicorn %s", e->err ? "faulted" : "ran",
 			 u->err ? "faulted" : "ran");
-	for (int k = 0; k < 16 && !why[0]; k++)
+	for (int k = 0; k < 16 && !why[0] && !native; k++)
 		if (e->gpr[k] != u->gpr[k])
 			snprintf(why, sizeof(why), "gpr %d: emu %#llx unicorn %#llx", k,
 				 (unsigned long long)e->gpr[k], (unsigned long long)u->gpr[k]);
+	for (int k = 0; k < 16 && !why[0]; k++)
+		if (native ? memcmp(e->xmm[k], u->xmm[k], 16) != 0 : !xmm_agree(e->xmm[k], u->xmm[k])) {
+			uint64_t ev[2], uv[2];
+			memcpy(ev, e->xmm[k], 16);
+			memcpy(uv, u->xmm[k], 16);
+			snprintf(why, sizeof(why), "xmm%d: emu %016llx%016llx unicorn %016llx%016llx", k,
+				 (unsigned long long)ev[1], (unsigned long long)ev[0],
+				 (unsigned long long)uv[1], (unsigned long long)uv[0]);
+		}
 	if (!why[0] && e->rip != u->rip)
 		snprintf(why, sizeof(why), "rip: emu %#llx unicorn %#llx", (unsigned long long)e->rip,
 			 (unsigned long long)u->rip);
+	if (native)
+		fm = 0;  /* the native run does not capture RFLAGS */
 	if (!why[0] && (e->rflags & fm) != (u->rflags & fm))
 		snprintf(why, sizeof(why), "flags: emu %#llx unicorn %#llx",
 			 (unsigned long long)(e->rflags & fm), (unsigned long long)(u->rflags & fm));
 	if (!why[0] && memcmp(e->data, u->data, DATA_SIZE))
 		snprintf(why, sizeof(why), "data memory differs");
-	if (!why[0] && memcmp(e->stack, u->stack, STACK_SIZE))
+	if (!why[0] && !native && memcmp(e->stack, u->stack, STACK_SIZE))
 		snprintf(why, sizeof(why), "stack memory differs");
 	if (!why[0])
 		return true;
-	printf("FAIL emu diff %s stream %d: %s\n", mode32 ? "32-bit" : "64-bit", idx, why);
+	printf("FAIL emu diff %s stream %d: %s\n", native ? "SSE vs host" : mode32 ? "32-bit" : "64-bit", idx, why);
 	check_failures++;
 	show_stream(s);
 	return false;
 }
+
+#if HAVE_UC_HEADERS
+/* Debug aid (EMU_DIFF_BISECT=1): the shortest failing prefix of a stream,
+ * with the XMM and GPR state both engines had before its last instruction. */
+static void bisect(struct emu_test *t, struct uc_api *uc, const struct stream *s)
+{
+	static struct stream p;
+	static struct result e0, u0, e1, u1;
+	for (int k = 1; k <= STREAM_LEN; k++) {
+		p = *s;
+		p.code.n = k < STREAM_LEN ? s->form_off[k] : s->code.n;
+		run_emu(t, &p, &e1);
+		run_uc(uc, &p, &u1);
+		if (memcmp(e1.xmm, u1.xmm, sizeof(e1.xmm)) || memcmp(e1.gpr, u1.gpr, sizeof(e1.gpr))) {
+			printf("  first differs after instruction %d (%s)\n", k - 1, forms[s->forms[k - 1]].name);
+			p.code.n = s->form_off[k - 1];
+			run_emu(t, &p, &e0);
+			run_uc(uc, &p, &u0);
+			for (int r = 0; r < 16; r++) {
+				uint64_t a[2], b[2], c2[2], d[2];
+				memcpy(a, e0.xmm[r], 16), memcpy(b, u0.xmm[r], 16);
+				memcpy(c2, e1.xmm[r], 16), memcpy(d, u1.xmm[r], 16);
+				printf("  xmm%-2d before %016llx%016llx after emu %016llx%016llx uc %016llx%016llx\n", r,
+				       (unsigned long long)a[1], (unsigned long long)a[0],
+				       (unsigned long long)c2[1], (unsigned long long)c2[0],
+				       (unsigned long long)d[1], (unsigned long long)d[0]);
+				(void)b;
+			}
+			return;
+		}
+	}
+}
+#endif
 
 int main(void)
 {
@@ -672,19 +932,34 @@ int main(void)
 	int streams = n_env ? atoi(n_env) : STREAMS;
 	static struct stream s;
 	static struct result re, ru;
-	for (int m = 0; m < 2; m++) {
+	native_code = mmap(NULL, NATIVE_CODE, PROT_READ | PROT_WRITE | PROT_EXEC,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (int m = 0; m < 3; m++) {
 		mode32 = m == 1;
+		native = m == 2;
+		if (native && (native_code == MAP_FAILED || !__builtin_cpu_supports("sse2"))) {
+			printf("SKIP emu differential SSE vs host: no executable memory or no SSE2\n");
+			continue;
+		}
 		int shown = 0;
 		for (int k = 0; k < streams; k++) {
 			make_stream(&s);
 			run_emu(&t, &s, &re);
-			run_uc(&uc, &s, &ru);
-			if (!compare(&s, &re, &ru, k) && ++shown >= 5)
-				break;
+			if (native)
+				run_native(&s, &ru);
+			else
+				run_uc(&uc, &s, &ru);
+			if (!compare(&s, &re, &ru, k)) {
+				if (getenv("EMU_DIFF_BISECT") && !native)
+					bisect(&t, &uc, &s);
+				if (++shown >= 5)
+					break;
+			}
 		}
 		if (!shown)
-			printf("PASS emu differential %s: %d streams of %d instructions agree with unicorn\n",
-			       mode32 ? "32-bit" : "64-bit", streams, STREAM_LEN);
+			printf("PASS emu differential %s: %d streams of %d instructions agree with %s\n",
+			       native ? "SSE" : mode32 ? "32-bit" : "64-bit", streams, STREAM_LEN,
+			       native ? "the host CPU" : "unicorn");
 	}
 	et_free(&t);
 	return CHECK_DONE();

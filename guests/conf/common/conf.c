@@ -33,6 +33,11 @@ void check_no_fault(const char *name)
 			    trap_last.error, trap_last.eip);
 }
 
+void conf_known_kvm_pvm(void)
+{
+	report_known("kvm-pvm", "*", KVM_PVM_WHY);
+}
+
 void section(const char *name)
 {
 	kprintf("SECTION %s\n", name);
@@ -40,6 +45,7 @@ void section(const char *name)
 
 void conf_init(void)
 {
+	conf_known_kvm_pvm();
 	trap_init();
 	pic_remap(0x20, 0x28);
 }

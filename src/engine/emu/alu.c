@@ -336,6 +336,8 @@ static void grp3_div(struct emu_cpu *c, int size, uint64_t d, bool is_signed)
 	uint64_t q, r;
 	if (is_signed) {
 		int64_t sn = (int64_t)sext(n, size * 2), sd = (int64_t)sext(d, size);
+		if (sd == -1 && sn == INT64_MIN)
+			divide_error(c);  /* the quotient overflows, and would trap the host */
 		int64_t sq = sn / sd, sr = sn % sd;
 		if ((int64_t)sext(sq, size) != sq)
 			divide_error(c);

@@ -114,9 +114,43 @@ static void mx_end(struct emu_cpu *c)
 	}
 }
 
+static bool is_snan_d(double v);
+static bool is_snan_f(float v);
+
+/* A NaN operand of ADD/SUB/MUL/DIV: the first source if it is a NaN,
+ * else the second, made quiet (SDM vol. 1, table 4-7). The host would
+ * pick either, since the compiler treats + and * as commutative. */
+static double nan_result_d(double x, double y)
+{
+	if (is_snan_d(x) || is_snan_d(y))
+		feraiseexcept(FE_INVALID);
+	uint64_t u;
+	double r = isnan(x) ? x : y;
+	memcpy(&u, &r, 8);
+	u |= 1ull << 51;
+	memcpy(&r, &u, 8);
+	return r;
+}
+
+static float nan_result_f(float x, float y)
+{
+	if (is_snan_f(x) || is_snan_f(y))
+		feraiseexcept(FE_INVALID);
+	uint32_t u;
+	float r = isnan(x) ? x : y;
+	memcpy(&u, &r, 4);
+	u |= 1u << 22;
+	memcpy(&r, &u, 4);
+	return r;
+}
+
 static double farith(int op, double a, double b)
 {
 	volatile double x = a, y = b;
+	if ((op == 0x58 || op == 0x59 || op == 0x5c || op == 0x5e) && (isnan(a) || isnan(b)))
+		return nan_result_d(a, b);
+	if (op == 0x51 && isnan(b))
+		return nan_result_d(b, b);
 	switch (op) {
 	case 0x51: return sqrt(y);
 	case 0x58: return x + y;
@@ -131,6 +165,10 @@ static double farith(int op, double a, double b)
 static float farithf(int op, float a, float b)
 {
 	volatile float x = a, y = b;
+	if ((op == 0x58 || op == 0x59 || op == 0x5c || op == 0x5e) && (isnan(a) || isnan(b)))
+		return nan_result_f(a, b);
+	if (op == 0x51 && isnan(b))
+		return nan_result_f(b, b);
 	switch (op) {
 	case 0x51: return sqrtf(y);
 	case 0x58: return x + y;
@@ -373,12 +411,11 @@ static int64_t sat(int64_t v, int64_t lo, int64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Packed integer arithmetic, compares, packs and unpacks (66 0F xx). */
-static void sse_int(struct emu_cpu *c, const struct insn *i, int op)
+/* Packed integer arithmetic, compares, packs and unpacks on 128 bits;
+ * false for an opcode that is none of them. */
+static bool int_op(int op, xmm_t a, xmm_t s, xmm_t *out)
 {
-	if (i->opsel != 0x66)
-		raise_ud(c);
-	xmm_t s = src_operand(c, i, 16, true), a = *xreg(c, i->reg), r;
+	xmm_t r;
 	memset(&r, 0, sizeof(r));
 	int k;
 	switch (op) {
@@ -410,7 +447,8 @@ static void sse_int(struct emu_cpu *c, const struct insn *i, int op)
 	case 0xf4: for (k = 0; k < 2; k++) r.q[k] = (uint64_t)a.d[2 * k] * s.d[2 * k]; break;
 	case 0xf5:
 		for (k = 0; k < 4; k++)
-			r.sd[k] = a.sw[2 * k] * s.sw[2 * k] + a.sw[2 * k + 1] * s.sw[2 * k + 1];
+			r.d[k] = (uint32_t)((int64_t)a.sw[2 * k] * s.sw[2 * k] +
+					    (int64_t)a.sw[2 * k + 1] * s.sw[2 * k + 1]);
 		break;
 	case 0xe0: for (k = 0; k < 16; k++) r.b[k] = (a.b[k] + s.b[k] + 1) >> 1; break;
 	case 0xe3: for (k = 0; k < 8; k++) r.w[k] = (a.w[k] + s.w[k] + 1) >> 1; break;
@@ -453,8 +491,19 @@ static void sse_int(struct emu_cpu *c, const struct insn *i, int op)
 		}
 		break;
 	default:
-		raise_ud(c);
+		return false;
 	}
+	*out = r;
+	return true;
+}
+
+static void sse_int(struct emu_cpu *c, const struct insn *i, int op)
+{
+	if (i->opsel != 0x66)
+		raise_ud(c);
+	xmm_t s = src_operand(c, i, 16, true), r;
+	if (!int_op(op, *xreg(c, i->reg), s, &r))
+		raise_ud(c);
 	*xreg(c, i->reg) = r;
 }
 
@@ -787,9 +836,230 @@ static void sse_misc(struct emu_cpu *c, const struct insn *i, int op)
 	}
 }
 
+/* ---- MMX: the 64-bit forms without a mandatory prefix. MMn aliases the
+ * significand of physical x87 register n; any MMX instruction sets TOP to
+ * 0 and tags every register valid, so MMn is then ST(n) in fpu.st[]. */
+
+static void mmx_enter(struct emu_cpu *c)
+{
+	if (c->s.cr0 & CR0_EM)
+		raise_ud(c);
+	if (c->s.cr0 & CR0_TS)
+		raise_fault(c, 7, false, 0);
+	struct fpu_state *f = &c->s.fpu;
+	int top = (f->fsw >> 11) & 7;
+	if (top) {
+		/* fpu.st[] is stack-relative: rotate so that slot n holds R(n) */
+		uint8_t phys[8][16];
+		for (int k = 0; k < 8; k++)
+			memcpy(phys[(top + k) & 7], f->st[k], 16);
+		memcpy(f->st, phys, sizeof(phys));
+		f->fsw &= ~0x3800;
+	}
+	f->ftw = 0xff;
+}
+
+static uint64_t mm_get(struct emu_cpu *c, int n)
+{
+	uint64_t v;
+	memcpy(&v, c->s.fpu.st[n & 7], 8);
+	return v;
+}
+
+static void mm_set(struct emu_cpu *c, int n, uint64_t v)
+{
+	uint8_t *p = c->s.fpu.st[n & 7];
+	memcpy(p, &v, 8);
+	p[8] = p[9] = 0xff;
+}
+
+static uint64_t mm_src(struct emu_cpu *c, const struct insn *i)
+{
+	if (i->mod == 3)
+		return mm_get(c, i->rm);
+	return mem_read(c, i->seg, insn_ea(c, i), 8);
+}
+
+/* The MMX forms whose 64-bit result is not the low half of the 128-bit one. */
+static bool mmx_special(int op, uint64_t a64, uint64_t s64, uint64_t *r64)
+{
+	xmm_t a, s, r;
+	memset(&r, 0, sizeof(r));
+	a.q[0] = a64, s.q[0] = s64;
+	a.q[1] = s.q[1] = 0;
+	int k;
+	switch (op) {
+	case 0x68: for (k = 0; k < 4; k++) { r.b[2 * k] = a.b[4 + k]; r.b[2 * k + 1] = s.b[4 + k]; } break;
+	case 0x69: for (k = 0; k < 2; k++) { r.w[2 * k] = a.w[2 + k]; r.w[2 * k + 1] = s.w[2 + k]; } break;
+	case 0x6a: r.d[0] = a.d[1]; r.d[1] = s.d[1]; break;
+	case 0x63:
+		for (k = 0; k < 4; k++) {
+			r.sb[k] = sat(a.sw[k], -128, 127);
+			r.sb[4 + k] = sat(s.sw[k], -128, 127);
+		}
+		break;
+	case 0x67:
+		for (k = 0; k < 4; k++) {
+			r.b[k] = sat(a.sw[k], 0, 255);
+			r.b[4 + k] = sat(s.sw[k], 0, 255);
+		}
+		break;
+	case 0x6b:
+		for (k = 0; k < 2; k++) {
+			r.sw[k] = sat(a.sd[k], -32768, 32767);
+			r.sw[2 + k] = sat(s.sd[k], -32768, 32767);
+		}
+		break;
+	default:
+		return false;
+	}
+	*r64 = r.q[0];
+	return true;
+}
+
+static void op_mmx(struct emu_cpu *c, const struct insn *i, int op)
+{
+	mmx_enter(c);
+	int d = i->reg & 7;
+	switch (op) {
+	case 0x6e: { /* MOVD/MOVQ mm, r/m */
+		int sz = gpr_size(i);
+		mm_set(c, d, i->mod == 3 ? reg_read(c, i->rm, sz, true) : mem_read(c, i->seg, insn_ea(c, i), sz));
+		return;
+	}
+	case 0x7e: {
+		int sz = gpr_size(i);
+		if (i->mod == 3)
+			reg_write(c, i->rm, sz, true, mm_get(c, d) & size_mask(sz));
+		else
+			mem_write(c, i->seg, insn_ea(c, i), sz, mm_get(c, d));
+		return;
+	}
+	case 0x6f: mm_set(c, d, mm_src(c, i)); return;
+	case 0x7f: case 0xe7:
+		if (i->mod == 3) {
+			if (op == 0xe7)
+				raise_ud(c);
+			mm_set(c, i->rm, mm_get(c, d));
+		} else {
+			mem_write(c, i->seg, insn_ea(c, i), 8, mm_get(c, d));
+		}
+		return;
+	case 0x70: { /* PSHUFW */
+		xmm_t s, r;
+		s.q[0] = mm_src(c, i);
+		for (int k = 0; k < 4; k++)
+			r.w[k] = s.w[(i->imm >> (2 * k)) & 3];
+		mm_set(c, d, r.q[0]);
+		return;
+	}
+	case 0x71: case 0x72: case 0x73: {
+		int sub = i->reg & 7;
+		if (i->mod != 3 || (sub != 2 && sub != 4 && sub != 6) || (op == 0x73 && sub == 4))
+			raise_ud(c);
+		xmm_t v;
+		v.q[0] = mm_get(c, i->rm);
+		v.q[1] = 0;
+		shift_lanes(&v, op == 0x71 ? 2 : op == 0x72 ? 4 : 8, sub, i->imm & 0xff);
+		mm_set(c, i->rm, v.q[0]);
+		return;
+	}
+	case 0xd1: case 0xd2: case 0xd3: case 0xe1: case 0xe2: case 0xf1: case 0xf2: case 0xf3: {
+		static const struct { uint8_t op, width, kind; } sh[] = {
+			{ 0xd1, 2, 2 }, { 0xd2, 4, 2 }, { 0xd3, 8, 2 }, { 0xe1, 2, 4 },
+			{ 0xe2, 4, 4 }, { 0xf1, 2, 6 }, { 0xf2, 4, 6 }, { 0xf3, 8, 6 },
+		};
+		uint64_t cnt = mm_src(c, i);
+		for (unsigned k = 0; k < sizeof(sh) / sizeof(sh[0]); k++) {
+			if (sh[k].op != op)
+				continue;
+			xmm_t v;
+			v.q[0] = mm_get(c, d);
+			v.q[1] = 0;
+			shift_lanes(&v, sh[k].width, sh[k].kind, cnt);
+			mm_set(c, d, v.q[0]);
+		}
+		return;
+	}
+	case 0xc4: {
+		uint16_t v = i->mod == 3 ? reg_read(c, i->rm, 2, true) : mem_read(c, i->seg, insn_ea(c, i), 2);
+		xmm_t r;
+		r.q[0] = mm_get(c, d);
+		r.w[i->imm & 3] = v;
+		mm_set(c, d, r.q[0]);
+		return;
+	}
+	case 0xc5: {
+		if (i->mod != 3)
+			raise_ud(c);
+		xmm_t r;
+		r.q[0] = mm_get(c, i->rm);
+		reg_write(c, i->reg, 4, true, r.w[i->imm & 3]);
+		return;
+	}
+	case 0xd7: {
+		if (i->mod != 3)
+			raise_ud(c);
+		uint64_t v = mm_get(c, i->rm);
+		unsigned m = 0;
+		for (int k = 0; k < 8; k++)
+			m |= (unsigned)((v >> (8 * k + 7)) & 1) << k;
+		reg_write(c, i->reg, 4, true, m);
+		return;
+	}
+	case 0xf7: { /* MASKMOVQ */
+		if (i->mod != 3)
+			raise_ud(c);
+		uint64_t v = mm_get(c, d), m = mm_get(c, i->rm);
+		for (int k = 0; k < 8; k++)
+			if ((m >> (8 * k + 7)) & 1)
+				mem_write(c, i->seg, (c->s.gpr[RDI] + k) & size_mask(i->asize), 1, (v >> (8 * k)) & 0xff);
+		return;
+	}
+	default: {
+		uint64_t a = mm_get(c, d), sv = mm_src(c, i), r64;
+		if (op == 0xdb || op == 0xdf || op == 0xeb || op == 0xef) {
+			r64 = op == 0xdb ? a & sv : op == 0xdf ? ~a & sv : op == 0xeb ? a | sv : a ^ sv;
+		} else if (!mmx_special(op, a, sv, &r64)) {
+			xmm_t xa, xs, r;
+			xa.q[0] = a, xa.q[1] = 0;
+			xs.q[0] = sv, xs.q[1] = 0;
+			if (op == 0x6c || op == 0x6d || op == 0xd6 || !int_op(op, xa, xs, &r))
+				raise_ud(c);
+			r64 = r.q[0];
+		}
+		mm_set(c, d, r64);
+		return;
+	}
+	}
+}
+
+static void op_emms(struct emu_cpu *c, const struct insn *i)
+{
+	(void)i;
+	if (c->s.cr0 & CR0_EM)
+		raise_ud(c);
+	if (c->s.cr0 & CR0_TS)
+		raise_fault(c, 7, false, 0);
+	c->s.fpu.ftw = 0;
+}
+
+/* The integer and data-movement opcodes that have an MMX form. */
+static bool has_mmx_form(int op)
+{
+	return (op >= 0x60 && op <= 0x7f && op != 0x6c && op != 0x6d && op != 0x77 && op != 0x7c &&
+		op != 0x7d && op != 0x78 && op != 0x79 && op != 0x7a && op != 0x7b) ||
+	       (op >= 0xd1 && op <= 0xff && op != 0xd6 && op != 0xe6 && op != 0xff) ||
+	       op == 0xc4 || op == 0xc5;
+}
+
 static void op_sse(struct emu_cpu *c, const struct insn *i)
 {
 	int op = i->op & 0xff;
+	if (!i->opsel && has_mmx_form(op)) {
+		op_mmx(c, i, op);
+		return;
+	}
 	sse_check(c);
 	switch (op) {
 	case 0x10: case 0x11: case 0x12: case 0x13: case 0x16: case 0x17:
@@ -844,4 +1114,5 @@ void sse_register(insn_fn *t)
 	};
 	for (unsigned k = 0; k < sizeof(ops); k++)
 		t[0x100 | ops[k]] = op_sse;
+	t[0x177] = op_emms;
 }

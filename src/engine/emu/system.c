@@ -5,6 +5,7 @@
 
 #include "engine/emu/emu.h"
 #include "intr.h"
+#include "vm.h"
 
 static void need_cpl0(struct emu_cpu *c)
 {
@@ -39,9 +40,10 @@ void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4])
 		out[1] = (8 << 8) | (1 << 16);
 		/* ECX: CX16, POPCNT, hypervisor */
 		out[2] = (1u << 13) | (1u << 23) | (1u << 31);
-		/* EDX: FPU DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFSH FXSR SSE SSE2 */
+		/* EDX: FPU DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 */
 		out[3] = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |
-			 (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | (1u << 24) | (1u << 25) | (1u << 26);
+			 (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) |
+			 (1u << 26);
 		break;
 	case 0x40000000:
 		out[0] = 0x40000000;
@@ -75,8 +77,13 @@ static void op_cpuid(struct emu_cpu *c, const struct insn *i)
 	(void)i;
 	uint32_t out[4];
 	cpuid_query((uint32_t)c->s.gpr[RAX], (uint32_t)c->s.gpr[RCX], out);
-	if ((uint32_t)c->s.gpr[RAX] == 1)
+	if ((uint32_t)c->s.gpr[RAX] == 1) {
 		out[1] |= (uint32_t)c->vcpu_index << 24;
+		/* the local APIC is the machine's; advertise it when the machine
+		 * has registered its interrupt controllers */
+		if (c->vm->intr)
+			out[3] |= 1u << 9;
+	}
 	c->s.gpr[RAX] = out[0];
 	c->s.gpr[RBX] = out[1];
 	c->s.gpr[RCX] = out[2];
