@@ -28,9 +28,18 @@ int devices_create(struct vm *vm, char *err, size_t n)
 	return 0;
 }
 
+/* Reverse creation order: a device that feeds another (the console reader
+ * thread raising interrupts into the platform) is gone before what it feeds. */
+static void destroy_from(struct device_desc *d, struct vm *vm)
+{
+	if (!d)
+		return;
+	destroy_from(d->next, vm);
+	if (d->destroy)
+		d->destroy(vm);
+}
+
 void devices_destroy(struct vm *vm)
 {
-	for (struct device_desc *d = devices; d; d = d->next)
-		if (d->destroy)
-			d->destroy(vm);
+	destroy_from(devices, vm);
 }

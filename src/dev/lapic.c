@@ -143,7 +143,7 @@ void lapic_init(struct lapic *l, int index, uint32_t id, bool bsp, const struct 
 	l->index = index;
 	l->id = id;
 	l->env = *env;
-	l->base = LAPIC_DEFAULT_BASE | APIC_BASE_ENABLE | (bsp ? APIC_BASE_BSP : 0);
+	l->base = MMIO_LAPIC | APIC_BASE_ENABLE | (bsp ? APIC_BASE_BSP : 0);
 	reset_registers(l);
 	l->wait_sipi = !bsp;
 	l->sipi_vector = -1;

@@ -17,11 +17,11 @@
 #include <stdint.h>
 
 #include "dev/apic_bus.h"
+#include "dev/device.h"
 
 #define LAPIC_BUS_HZ      1000000000ull
 #define LAPIC_VERSION     0x00050014u   /* integrated APIC, max LVT entry 5 */
 #define LAPIC_MMIO_SIZE   0x1000
-#define LAPIC_DEFAULT_BASE 0xfee00000ull   /* MMIO_LAPIC in device.h */
 
 #define MSR_APIC_BASE     0x1b
 #define MSR_TSC_DEADLINE  0x6e0
@@ -111,7 +111,7 @@ void lapic_accept(struct lapic *l, const struct apic_msg *m);
 int lapic_pending(const struct lapic *l);
 /* INTA: that vector moves to the ISR; with none, the spurious vector. */
 int lapic_ack(struct lapic *l);
-/* PPR and the software-enable bit, as the SDM defines them. */
+/* The processor priority (PPR), as the SDM defines it. */
 uint32_t lapic_ppr(const struct lapic *l);
 /* Whether the PIC's INT reaches this CPU: the APIC is hardware-disabled, or
  * LINT0 is an unmasked ExtINT (virtual-wire mode). */
