@@ -73,12 +73,15 @@ static int cmd_run(int argc, char **argv)
 		return fail_input(err);
 	}
 	int status = vm_run(&vm);
-	if (is_fatal(status)) {
+	if (is_fatal(status) || status >= STATUS_SIGNAL_BASE) {
 		fprintf(stderr, "popek: %s\n", vm.stop_reason);
 		if (vm.dump_valid)
 			cpu_state_dump(&vm.dump_state, STDERR_FILENO);
 	}
 	if (o.stats) {
+		if (vm.first_exit_ns)
+			fprintf(stderr, "popek: first exit %.3f ms after popek started\n",
+				vm.first_exit_ns / 1e6);
 		stats_print(&vm.vcpu[0].stats, vm.ncpus, STDERR_FILENO, 10);
 		if (engine->print_stats)
 			engine->print_stats(&vm, STDERR_FILENO);

@@ -48,10 +48,26 @@ void vm_request_stop(struct vm *vm, int status, const char *why)
 			vm->engine->kick(&vm->vcpu[i]);
 }
 
+/* Signals that end a run: blocked in every thread popek starts, and taken
+ * by vm_run with sigwait, so a stop by signal still prints its report.
+ * SIGUSR2 is the last vCPU thread telling vm_run that the run is over. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR2);
+}
+
 int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config *cfg,
 	      char *err, size_t n)
 {
 	memset(vm, 0, sizeof(*vm));
+	sigset_t set;
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);   /* before devices start threads */
+	vm->main_thread = pthread_self();
 	vm->start_ns = host_now_ns();
 	vm->engine = engine;
 	vm->cfg = *cfg;
@@ -195,12 +211,33 @@ static void *vcpu_loop(void *arg)
 			continue;
 		}
 		uint64_t t0 = host_now_ns();
+		if (cpu->index == 0 && !vm->first_exit_ns)
+			vm->first_exit_ns = t0 - vm->start_ns;
 		int done = handle_exit(cpu, &e);
 		record_stats(cpu, &e, host_now_ns() - t0);
 		if (done)
 			break;
 	}
+	if (atomic_fetch_sub(&vm->running, 1) == 1)
+		pthread_kill(vm->main_thread, SIGUSR2);
 	return NULL;
+}
+
+/* Waits for the vCPUs to end the run; a stop signal ends it for them. */
+static void wait_for_end(struct vm *vm)
+{
+	sigset_t set;
+	stop_signals(&set);
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0 || sig == SIGUSR2)
+			return;
+		char why[64];
+		snprintf(why, sizeof(why), "stopped by signal %s", sigabbrev_np(sig));
+		vm_request_stop(vm, STATUS_SIGNAL_BASE + sig, why);
+		if (!vm->dump_valid && vm->engine->get_state(&vm->vcpu[0], &vm->dump_state) == 0)
+			vm->dump_valid = 1;
+	}
 }
 
 /* Kicks interrupt a vCPU blocked in the engine with a signal; the handler
@@ -216,6 +253,7 @@ int vm_run(struct vm *vm)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler;
 	sigaction(SIGUSR1, &sa, NULL);
+	atomic_store(&vm->running, vm->ncpus);
 	for (int i = 0; i < vm->ncpus; i++) {
 		struct vcpu *cpu = &vm->vcpu[i];
 		if (i == 0 && vm->engine->set_state(cpu, &cpu->boot_state) != 0) {
@@ -229,6 +267,7 @@ int vm_run(struct vm *vm)
 			return vm->status;
 		}
 	}
+	wait_for_end(vm);
 	for (int i = 0; i < vm->ncpus; i++)
 		pthread_join(vm->vcpu[i].thread, NULL);
 	return vm->status;

@@ -27,6 +27,7 @@ enum popek_status {
 	STATUS_ENTRY_FAILED = 6,
 	STATUS_INTERNAL = 8,       /* engine or host failure while running */
 	STATUS_HOST_ERROR = 10,    /* the engine could not be set up */
+	STATUS_SIGNAL_BASE = 128,  /* + signal number: popek was told to stop */
 };
 
 struct vm;
@@ -61,6 +62,9 @@ struct vm {
 	int status;                 /* popek_status or debug-exit value */
 	char stop_reason[160];
 	uint64_t start_ns;          /* when popek started, for the boot timer */
+	uint64_t first_exit_ns;     /* since start_ns: the guest has run by then */
+	atomic_int running;         /* vCPU threads still in their loop */
+	pthread_t main_thread;      /* waits in vm_run for the end or a signal */
 	pthread_mutex_t stop_lock;
 	struct cpu_state dump_state; /* the state at a fatal exit */
 	int dump_valid;

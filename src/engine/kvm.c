@@ -161,6 +161,12 @@ static int kvm_vm_create(struct vm *vm, char *err, size_t n)
 	}
 	k->run_size = ioctl(k->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (k->run_size <= 0) {
+		snprintf(err, n, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -1;
+	}
+	if (set_memory(vm, k, err, n) != 0)
+		return -1;
 	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0 ||
 	    ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_ADDR }) < 0) {
 		snprintf(err, n, "KVM_SET_TSS_ADDR: %s", strerror(errno));
@@ -174,12 +180,7 @@ static int kvm_vm_create(struct vm *vm, char *err, size_t n)
 		snprintf(err, n, "KVM_CREATE_PIT2: %s", strerror(errno));
 		return -1;
 	}
-	if (k->run_size <= 0 || set_memory(vm, k, err, n) != 0 || setup_cpuid(k, err, n) != 0) {
-		if (k->run_size <= 0)
-			snprintf(err, n, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return setup_cpuid(k, err, n);
 }
 
 static void kvm_vm_destroy(struct vm *vm)

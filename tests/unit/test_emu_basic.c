@@ -331,6 +331,28 @@ static void test_long_mode_exc(void)
 	et_free(&t);
 }
 
+static void test_rep_spans(void)
+{
+	struct emu_test t;
+	if (start(&t, "rep", "bits 32\norg 0x2000\n"
+		  "mov edi, 0x100ffd\nmov ecx, 5000\nmov eax, 0x04030201\nrep stosd\n"
+		  "mov esi, 0x100ffd\nmov edi, 0x110003\nmov ecx, 20000\nrep movsb\n"
+		  "mov esi, 0x120000\nmov edi, 0x120001\nmov byte [esi], 0x5a\nmov ecx, 100\nrep movsb\n"
+		  "mov edi, patch\nmov al, 0x90\nmov ecx, 3\nrep stosb\n"
+		  "patch: inc ebx\ninc ebx\ninc ebx\nhlt\n") < 0)
+		return;
+	et_state_pm32(&t.st);
+	t.st.gpr[RBX] = 0;
+	et_set(&t);
+	CHECK_EQ(et_run(&t), EXIT_HLT, "emu rep spans: stops at HLT");
+	CHECK_EQ(et_r32(&t, 0x100ffd + 4 * 4999), 0x04030201, "emu rep stosd: last element across pages");
+	CHECK_EQ(et_r32(&t, 0x110003 + 19996), 0x04030201, "emu rep movsb: 20000 bytes across pages");
+	CHECK_EQ(t.st.gpr[RSI], 0x120000 + 100, "emu rep movsb: RSI advanced");
+	CHECK_EQ(t.ram[0x120000 + 100], 0x5a, "emu rep movsb: overlapping copy repeats the byte");
+	CHECK_EQ(t.st.gpr[RBX], 0, "emu smc: REP STOSB over the next instructions takes effect");
+	et_free(&t);
+}
+
 static void test_fpu_mmx(void)
 {
 	struct emu_test t;
@@ -374,5 +396,6 @@ int main(void)
 	test_mode_switch();
 	test_long_mode_exc();
 	test_fpu_mmx();
+	test_rep_spans();
 	return CHECK_DONE();
 }

@@ -572,9 +572,8 @@ static void op_bsf_bsr(struct emu_cpu *c, const struct insn *i)
 {
 	int size = i->osize;
 	uint64_t v = rm_read(c, i, size) & size_mask(size);
-	if (i->rep == 0xf3 && i->op == 0x1bc) {
-		/* TZCNT is not advertised: F3 0F BC runs as BSF, as on older CPUs */
-	}
+	/* TZCNT/LZCNT are not advertised: F3 0F BC/BD run as BSF/BSR, as on
+	 * CPUs without BMI1/ABM */
 	if (!v) {
 		set_flags_masked(c, RFLAGS_ZF, RFLAGS_ZF);
 		return;

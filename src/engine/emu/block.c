@@ -138,7 +138,7 @@ struct block *block_find(struct emu_cpu *c)
 	uint32_t key = (uint32_t)cpu_mode(c) | (uint32_t)c->cpl << 4;
 	struct bcache_entry *e = &c->bcache[(lin ^ (lin >> 10)) & (BCACHE_SIZE - 1)];
 	if (e->lin == lin && e->key == key && e->tlb_gen == c->tlb_gen && e->vm_gen == v->gen &&
-	    e->b->valid)
+	    e->b && e->b->valid)
 		return e->b;
 	struct block *b = lookup_or_decode(c, v, lin);
 	if (b->valid) {

@@ -211,18 +211,11 @@ static void op_enter(struct emu_cpu *c, const struct insn *i)
 
 static void op_leave(struct emu_cpu *c, const struct insn *i)
 {
+	/* read first: a faulting LEAVE leaves RSP and RBP as they were */
 	uint64_t m = stack_mask(c);
-	uint64_t old = c->s.gpr[RSP];
-	c->s.gpr[RSP] = (c->s.gpr[RSP] & ~m) | (c->s.gpr[RBP] & m);
-	uint64_t v;
-	{
-		/* a faulting pop must leave RSP as it was */
-		uint64_t sp = c->s.gpr[RSP] & m;
-		uint64_t tmp_rsp = c->s.gpr[RSP];
-		c->s.gpr[RSP] = old;
-		v = mem_read(c, SEG_SS, sp, i->osize);
-		c->s.gpr[RSP] = (tmp_rsp & ~m) | ((sp + i->osize) & m);
-	}
+	uint64_t sp = c->s.gpr[RBP] & m;
+	uint64_t v = mem_read(c, SEG_SS, sp, i->osize);
+	c->s.gpr[RSP] = (c->s.gpr[RSP] & ~m) | ((sp + i->osize) & m);
 	reg_write(c, RBP, i->osize, false, v);
 }
 

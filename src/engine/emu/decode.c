@@ -229,6 +229,28 @@ static uint64_t read_le(const uint8_t *p, int n)
 	return v;
 }
 
+/* LOCK is allowed only on read-modify-write forms with a memory
+ * destination (SDM vol. 2, LOCK); anything else is #UD. */
+static bool lockable(const struct insn *i)
+{
+	uint16_t op = i->op;
+	int sub = i->reg & 7;
+	if (i->mod == 3)
+		return false;
+	if (op < 0x40)
+		return (op & 7) <= 1 && (op >> 3) != 7;  /* ADD..XOR r/m, r; not CMP */
+	switch (op) {
+	case 0x80: case 0x81: case 0x83: return sub != 7;
+	case 0x86: case 0x87: return true;
+	case 0xf6: case 0xf7: return sub == 2 || sub == 3;
+	case 0xfe: case 0xff: return sub <= 1;
+	case 0x1ab: case 0x1b3: case 0x1bb: case 0x1b0: case 0x1b1: case 0x1c0: case 0x1c1: return true;
+	case 0x1ba: return sub >= 5;
+	case 0x1c7: return sub == 1;
+	default: return false;
+	}
+}
+
 /* Returns the length, 0 when more bytes are needed than avail, and a
  * length of 16 (too long: #GP) is reported as -1. */
 int decode_insn(struct insn *i, const uint8_t *p, int avail, int mode)
@@ -348,6 +370,8 @@ prefixes_done:
 		i->seg = ss_default ? SEG_SS : SEG_DS;
 	i->len = pos;
 	i->fn = op_table[op];
+	if (i->lock && !lockable(i))
+		i->fn = ops_ud;
 	return pos;
 }
 

@@ -6,6 +6,7 @@
  * to the loop; an instruction changes architectural state only after its
  * last possible fault wherever that matters (pushes, far transfers), so
  * RIP still names the faulting instruction when the exception is taken. */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ static int emu_vm_create(struct vm *vm, char *err, size_t n)
 		snprintf(err, n, "emu: out of memory for the block cache");
 		return -1;
 	}
+	pthread_mutex_init(&v->big_lock, NULL);
 	vm->engine_priv = v;
 	return 0;
 }
@@ -65,6 +67,7 @@ static void emu_vm_destroy(struct vm *vm)
 	if (!v)
 		return;
 	block_cache_free(v);
+	pthread_mutex_destroy(&v->big_lock);
 	free(v);
 	vm->engine_priv = NULL;
 }
@@ -81,7 +84,10 @@ static int emu_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 	c->vcpu = cpu;
 	c->vcpu_index = cpu->index;
 	c->evm = cpu->vm->engine_priv;
+	if (cpu->index > 0)
+		c->evm->smp = true;
 	c->delivering = -1;
+	c->tlb_gen = 1;  /* no zeroed block-lookup entry can match */
 	cpu->engine_priv = c;
 	return 0;
 }
@@ -97,7 +103,7 @@ static int emu_get_state(struct vcpu *cpu, struct cpu_state *s)
 	struct emu_cpu *c = cpu_of(cpu);
 	get_flags(c);
 	*s = c->s;
-	s->msr.tsc = c->tsc_base + c->icount;
+	s->msr.tsc = tsc_now(c);
 	int irq = atomic_load(&c->irq);
 	if (irq) {
 		s->events.interrupt_pending = true;
@@ -113,7 +119,7 @@ static int emu_set_state(struct vcpu *cpu, const struct cpu_state *s)
 	c->s = *s;
 	c->lf_kind = LF_NONE;
 	c->s.rflags |= RFLAGS_FIXED;
-	c->tsc_base = s->msr.tsc - c->icount;
+	c->tsc_base = s->msr.tsc - vm_now_ns(c->vm);
 	atomic_store(&c->irq, s->events.interrupt_pending ? s->events.interrupt_vector + 1 : 0);
 	atomic_store(&c->nmi, s->events.nmi_pending);
 	c->s.events.interrupt_pending = false;
@@ -122,6 +128,7 @@ static int emu_set_state(struct vcpu *cpu, const struct cpu_state *s)
 	c->io_in_pending = c->io_in_ready = false;
 	c->mmio_read_pending = c->mmio_wpending = false;
 	c->mmio_nlog = c->mmio_pos = 0;
+	c->wq_n = c->wq_pos = 0;
 	c->delivering = -1;
 	tlb_flush(c, false);
 	emu_update_mode(c);
@@ -203,7 +210,11 @@ static void deliver_external(struct emu_cpu *c, int vec)
 
 static void take_events(struct emu_cpu *c)
 {
-	bool poll = c->irq_maybe || ++c->poll_blocks >= POLL_BLOCKS;
+	bool open = interrupts_open(c);
+	/* the controllers' timers advance when asked, so ask even with IF=0;
+	 * and ask at once when interrupts open (STI, POPF, IRET, shadow end) */
+	bool poll = c->irq_maybe || ++c->poll_blocks >= POLL_BLOCKS || (open && !c->was_open);
+	c->was_open = open;
 	if (!c->s.events.interrupt_shadow && !c->s.events.nmi_masked &&
 	    ((atomic_load_explicit(&c->nmi, memory_order_relaxed) && atomic_exchange(&c->nmi, 0)) ||
 	     (poll && intr_take_nmi(c->vcpu)))) {
@@ -211,15 +222,8 @@ static void take_events(struct emu_cpu *c)
 		deliver_external(c, 2);
 		return;
 	}
-	if (!interrupts_open(c)) {
-		/* nothing can be taken; the periodic poll notices IF=1 later */
-		c->irq_maybe = false;
-		if (c->poll_blocks >= POLL_BLOCKS)
-			c->poll_blocks = 0;
-		return;
-	}
 	int irq = atomic_load_explicit(&c->irq, memory_order_relaxed);
-	if (irq) {
+	if (irq && open) {
 		atomic_store(&c->irq, 0);
 		deliver_external(c, irq - 1);
 		return;
@@ -228,7 +232,7 @@ static void take_events(struct emu_cpu *c)
 		return;
 	c->poll_blocks = 0;
 	c->irq_maybe = false;
-	if (intr_pending(c->vcpu) < 0)
+	if (intr_pending(c->vcpu) < 0 || !open)
 		return;
 	int vec = intr_ack(c->vcpu);
 	if (vec >= 0) {
@@ -239,9 +243,32 @@ static void take_events(struct emu_cpu *c)
 
 /* RFLAGS.TF: one instruction, then a #DB trap pointing after it. A MOV SS
  * or POP SS defers the trap past the following instruction. */
+static bool exec_breakpoint(struct emu_cpu *c)
+{
+	uint64_t dr7 = c->s.dr[7];
+	uint64_t lin = c->s.seg[SEG_CS].base + c->s.rip;
+	if (!c->long_mode)
+		lin &= 0xffffffffull;
+	uint8_t hit = 0;
+	for (int n = 0; n < 4; n++)
+		if (((dr7 >> (2 * n)) & 3) && !((dr7 >> (16 + 4 * n)) & 3) && c->s.dr[n] == lin)
+			hit |= 1u << n;
+	if (!hit)
+		return false;
+	c->s.dr[6] = (c->s.dr[6] & ~0xfull) | hit;
+	c->delivering = 1;
+	deliver_event(c, 1, EV_EXC, false, 0);  /* a fault: RIP stays at the instruction */
+	c->delivering = -1;
+	return true;
+}
+
 static void single_step(struct emu_cpu *c, struct block *b, uint8_t shadow)
 {
 	const struct insn *i = b->insn;
+	if (c->dbg_active && !(c->s.rflags & RFLAGS_RF) && exec_breakpoint(c))
+		return;
+	bool tf = c->s.rflags & RFLAGS_TF;
+	c->dbg_hits = 0;
 	c->next_rip = c->s.rip + i->len;
 	if (!c->code64)
 		c->next_rip &= c->s.seg[SEG_CS].db ? 0xffffffffull : 0xffff;
@@ -251,13 +278,17 @@ static void single_step(struct emu_cpu *c, struct block *b, uint8_t shadow)
 	if (c->mmio_nlog)
 		c->mmio_nlog = c->mmio_pos = 0;
 	c->s.events.interrupt_shadow &= ~shadow;
+	c->s.rflags &= ~(uint64_t)RFLAGS_RF;  /* RF lasts one instruction */
+	uint8_t hits = c->dbg_hits;
+	if (!tf && !hits)
+		return;
 	if (c->s.events.interrupt_shadow & SHADOW_MOV_SS)
 		return;
 	if (c->stop & STOP_EXIT) {
 		/* the trap is taken when the exit has been answered */
 		return;
 	}
-	c->s.dr[6] |= 1u << 14;  /* BS */
+	c->s.dr[6] = (c->s.dr[6] & ~0xfull) | hits | (tf ? 1u << 14 : 0);  /* B0-B3, BS */
 	c->delivering = 1;
 	deliver_event(c, 1, EV_EXC, false, 0);
 	c->delivering = -1;
@@ -269,8 +300,7 @@ static void run_block(struct emu_cpu *c)
 	uint8_t shadow = c->s.events.interrupt_shadow;
 	struct block *b = block_find(c);
 	c->cur_block = b;
-	bool tf = c->s.rflags & RFLAGS_TF;
-	if (tf) {
+	if ((c->s.rflags & (RFLAGS_TF | RFLAGS_RF)) || c->dbg_active) {
 		single_step(c, b, shadow);
 		return;
 	}
@@ -295,15 +325,27 @@ static void run_block(struct emu_cpu *c)
 
 /* Runs blocks until an exit is ready. Kept out of emu_run so that setjmp
  * there does not force this loop's state through memory. */
+#define SLICE_BLOCKS 256
+
 static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 {
-	for (;;) {
+	struct emu_vm *v = c->evm;
+	for (unsigned n = 0;; n++) {
+		if (c->holds_lock && n % SLICE_BLOCKS == SLICE_BLOCKS - 1) {
+			/* let the other vCPUs run a slice */
+			pthread_mutex_unlock(&v->big_lock);
+			sched_yield();
+			pthread_mutex_lock(&v->big_lock);
+		}
 		if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
 			atomic_store(&c->kick, 0);
 			c->pend.reason = EXIT_INTERRUPTED;
 			return;
 		}
-		take_events(c);
+		/* an instruction waiting for its IN or MMIO answer is still in
+		 * progress: no interrupt may come between it and its retirement */
+		if (!c->mmio_nlog && !c->io_in_ready)
+			take_events(c);
 		if (c->s.events.halted) {
 			c->pend.reason = EXIT_HLT;
 			return;
@@ -315,9 +357,70 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 	}
 }
 
+static void write_exit(struct emu_cpu *c, struct vm_exit *e)
+{
+	struct mmio_wq *w = &c->wq[c->wq_pos++];
+	memset(e, 0, sizeof(*e));
+	e->reason = EXIT_MMIO;
+	e->mmio.addr = w->addr;
+	e->mmio.size = w->size;
+	e->mmio.is_write = 1;
+	e->mmio.data = w->data;
+}
+
+static int emu_run_locked(struct emu_cpu *c, struct vm_exit *e);
+
 static int emu_run(struct vcpu *cpu, struct vm_exit *e)
 {
 	struct emu_cpu *c = cpu_of(cpu);
+	struct emu_vm *v = c->evm;
+	bool locked = v->smp;  /* fixed for this call, even if a vCPU is added meanwhile */
+	if (locked)
+		pthread_mutex_lock(&v->big_lock);
+	c->holds_lock = locked;
+	int rc = emu_run_locked(c, e);
+	c->holds_lock = false;
+	if (locked)
+		pthread_mutex_unlock(&v->big_lock);
+	return rc;
+}
+
+/* An application processor waits for its start-up IPI (the platform
+ * tracks INIT/SIPI); once it arrives the CPU starts in real mode at
+ * vector << 12. True while it must not run. */
+static bool waiting_for_sipi(struct emu_cpu *c)
+{
+	const struct intr_platform *p = c->vm->intr;
+	int vector;
+	if (c->vcpu_index == 0 || !p || !p->wait_for_sipi)
+		return false;
+	if (p->wait_for_sipi(c->vcpu, &vector))
+		return true;
+	if (vector >= 0) {
+		cpu_state_reset(&c->s);
+		c->s.seg[SEG_CS].selector = (uint16_t)(vector << 8);
+		c->s.seg[SEG_CS].base = (uint64_t)vector << 12;
+		c->s.rip = 0;
+		c->lf_kind = LF_NONE;
+		tlb_flush(c, false);
+		emu_update_mode(c);
+	}
+	return false;
+}
+
+static int emu_run_locked(struct emu_cpu *c, struct vm_exit *e)
+{
+	if (waiting_for_sipi(c)) {
+		memset(e, 0, sizeof(*e));
+		e->reason = EXIT_HLT;
+		return 0;
+	}
+	if (c->wq_pos < c->wq_n) {
+		/* the rest of the last instruction's MMIO writes */
+		write_exit(c, e);
+		return 0;
+	}
+	c->wq_n = c->wq_pos = 0;
 	complete_exit(c);
 	c->irq_maybe = true;
 	c->pend.reason = EXIT_REASON_COUNT;
@@ -333,6 +436,10 @@ static int emu_run(struct vcpu *cpu, struct vm_exit *e)
 		run_loop(c);
 	c->stop = 0;
 	c->exit_rip = c->s.rip;
+	if (c->wq_n && r != JMP_EXIT && c->pend.reason == EXIT_REASON_COUNT) {
+		write_exit(c, e);
+		return 0;
+	}
 	*e = c->pend;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef POPEK_EMU_H
 #define POPEK_EMU_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -77,6 +78,13 @@ struct tlb_entry {
 #define JMP_EXIT  2
 
 #define MMIO_LOG 8
+#define MMIO_WQ 16
+
+struct mmio_wq {
+	uint64_t addr;
+	uint8_t size;
+	uint8_t data[8];
+};
 #define IO_BUF 4096
 
 struct block {
@@ -123,9 +131,9 @@ struct emu_cpu {
 	bool fault_has_err;
 	uint32_t fault_err;
 	int delivering;    /* vector being delivered, -1 none */
-	bool in_iret_or_irq; /* unused by now, reserved */
 
 	struct tlb_entry tlb[TLB_SIZE];
+	bool tlb_has_large;         /* a 2/4 MiB or 1 GiB page is cached as 4 KiB entries */
 	uint64_t tlb_gen;
 	struct bcache_entry bcache[BCACHE_SIZE];
 
@@ -139,6 +147,8 @@ struct emu_cpu {
 	bool mmio_read_pending;     /* last exit was an MMIO read awaiting data */
 	uint8_t mmio_buf[8];
 	bool mmio_wpending;         /* an MMIO write was recorded this instruction */
+	struct mmio_wq wq[MMIO_WQ]; /* MMIO writes of the last instruction, one exit each */
+	int wq_n, wq_pos;
 	uint64_t exit_rip;
 
 	atomic_int kick;
@@ -146,13 +156,19 @@ struct emu_cpu {
 	atomic_int nmi;
 	bool irq_maybe;             /* ask the machine's controllers at the next boundary */
 	unsigned poll_blocks;
+	bool was_open;
+	bool holds_lock;            /* this run() holds the VM's big lock */
+	bool dbg_active;            /* DR7 enables a breakpoint: instructions run one by one */
+	bool ac_active;             /* CR0.AM, RFLAGS.AC and CPL 3: #AC on misalignment */
+	bool mem_hooks;             /* either of the two: mem_read/mem_write look closer */
+	uint8_t dbg_hits;           /* data breakpoints hit by this instruction */              /* interrupts were deliverable at the last boundary */
 
 	uint64_t icount;
 	const char *internal_why;
 	struct block *cur_block;
 	struct block tmp_block;    /* an instruction crossing a page, never cached */
 	struct insn tmp_insn;
-	uint64_t tsc_base;         /* TSC = tsc_base + icount */
+	uint64_t tsc_base;         /* TSC = tsc_base + vm_now_ns(): the platform's 1 GHz clock */
 };
 
 /* Per-VM state: the decoded-block cache. */
@@ -168,6 +184,11 @@ struct emu_vm {
 	uint64_t nblocks, blocks_cap;
 	uint64_t flushes;
 	uint64_t gen;                 /* bumped by a full flush */
+	/* With more than one vCPU, one runs at a time (a big lock, taken per
+	 * slice of blocks): the block cache, the TLBs' view of page tables
+	 * and LOCK-prefixed instructions need nothing finer. */
+	pthread_mutex_t big_lock;
+	bool smp;
 };
 
 
@@ -227,6 +248,7 @@ uint64_t lin_read(struct emu_cpu *c, uint64_t lin, int size, bool user);
 void lin_write(struct emu_cpu *c, uint64_t lin, int size, uint64_t val, bool user);
 /* Guest-physical page of an instruction fetch, host pointer or NULL. */
 uint8_t *fetch_ptr(struct emu_cpu *c, uint64_t lin, uint64_t *gpa);
+uint8_t *lin_host_span(struct emu_cpu *c, uint64_t lin, uint64_t len, bool write, bool user);
 uint8_t *phys_host(struct emu_cpu *c, uint64_t gpa, uint64_t len);
 uint64_t phys_read(struct emu_cpu *c, uint64_t gpa, int size);
 void phys_write(struct emu_cpu *c, uint64_t gpa, int size, uint64_t val);
@@ -245,6 +267,7 @@ void load_cs(struct emu_cpu *c, uint16_t sel, int cpl_new);
 bool read_descriptor(struct emu_cpu *c, uint16_t sel, uint64_t *lo, uint64_t *hi, bool fault, int vec);
 void desc_to_seg(struct segment *s, uint16_t sel, uint64_t lo, uint64_t hi);
 void emu_update_mode(struct emu_cpu *c);
+void update_mem_hooks(struct emu_cpu *c);
 void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osize);
 void far_return(struct emu_cpu *c, int osize, uint16_t pop_extra);
 void do_iret(struct emu_cpu *c, int osize);
@@ -316,6 +339,7 @@ bool io_allowed(struct emu_cpu *c, uint16_t port, int size);
 
 /* ---- system.c */
 uint64_t msr_read(struct emu_cpu *c, uint32_t idx, bool *ok);
+uint64_t tsc_now(struct emu_cpu *c);
 bool msr_write(struct emu_cpu *c, uint32_t idx, uint64_t v);
 void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4]);
 

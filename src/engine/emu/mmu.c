@@ -27,8 +27,6 @@
 #define PF_RSVD 8u
 #define PF_I    16u
 
-static bool tlb_has_large;
-
 uint8_t *phys_host(struct emu_cpu *c, uint64_t gpa, uint64_t len)
 {
 	const struct guest_mem *m = &c->vm->mem;
@@ -52,7 +50,7 @@ void tlb_flush_page(struct emu_cpu *c, uint64_t lin)
 {
 	c->tlb_gen++;
 	/* a large page is cached as many 4 KiB entries; drop them all */
-	if (tlb_has_large) {
+	if (c->tlb_has_large) {
 		tlb_flush(c, false);
 		return;
 	}
@@ -80,7 +78,7 @@ static uint64_t mmio_read(struct emu_cpu *c, uint64_t gpa, int size)
 		return c->mmio_log[k].val;
 	}
 	if (c->mmio_wpending || c->mmio_nlog >= MMIO_LOG || size > 8)
-		emu_internal(c, "unsupported MMIO access sequence in one instruction");
+		emu_internal(c, "an MMIO read after an MMIO write in one instruction");
 	c->pend.reason = EXIT_MMIO;
 	c->pend.mmio.addr = gpa;
 	c->pend.mmio.size = size;
@@ -91,16 +89,17 @@ static uint64_t mmio_read(struct emu_cpu *c, uint64_t gpa, int size)
 	longjmp(c->jb, JMP_EXIT);
 }
 
+/* MMIO writes queue up (an instruction may make several: a write that
+ * crosses pages, PUSH to MMIO...) and leave one exit each after the
+ * instruction retires. */
 static void mmio_write(struct emu_cpu *c, uint64_t gpa, int size, uint64_t val)
 {
-	if (c->mmio_wpending || size > 8)
-		emu_internal(c, "more than one MMIO write in one instruction");
-	c->pend.reason = EXIT_MMIO;
-	c->pend.mmio.addr = gpa;
-	c->pend.mmio.size = size;
-	c->pend.mmio.is_write = 1;
-	c->pend.mmio.data = c->mmio_buf;
-	memcpy(c->mmio_buf, &val, 8);
+	if (c->wq_n >= MMIO_WQ || size > 8)
+		emu_internal(c, "too many MMIO writes in one instruction");
+	struct mmio_wq *w = &c->wq[c->wq_n++];
+	w->addr = gpa;
+	w->size = size;
+	memcpy(w->data, &val, 8);
 	c->mmio_wpending = true;
 	c->stop |= STOP_EXIT;
 }
@@ -314,7 +313,7 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *c, uint64_t lin, int acc)
 		gpa = w.gpa;
 		global = w.global;
 		if (w.large)
-			tlb_has_large = true;
+			c->tlb_has_large = true;
 		perm = TP_READ_S;
 		if (w.us)
 			perm |= TP_READ_U;
@@ -338,13 +337,25 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *c, uint64_t lin, int acc)
 	return e;
 }
 
+/* n bytes within one page, RAM or MMIO, as one access. */
+static uint64_t read_part(struct emu_cpu *c, uint64_t lin, int n, bool user)
+{
+	struct tlb_entry *e = tlb_fill(c, lin, ACC_R | (user ? ACC_USER : 0));
+	if (!e->host)
+		return mmio_read(c, e->gpa | (lin & 0xfff), n);
+	uint64_t v = 0;
+	memcpy(&v, e->host + (lin & 0xfff), n);
+	return v;
+}
+
 static uint64_t lin_read_slow(struct emu_cpu *c, uint64_t lin, int size, bool user)
 {
 	if (((lin & 0xfff) + size) > 4096) {
-		uint64_t v = 0;
-		for (int k = 0; k < size; k++)
-			v |= lin_read(c, lin + k, 1, user) << (8 * k);
-		return v;
+		/* split at the page boundary, as the hardware splits the access */
+		int first = 4096 - (lin & 0xfff);
+		uint64_t lo = read_part(c, lin, first, user);
+		uint64_t hi = read_part(c, lin + first, size - first, user);
+		return lo | (hi << (8 * first));
 	}
 	struct tlb_entry *e = tlb_fill(c, lin, ACC_R | (user ? ACC_USER : 0));
 	if (!e->host)
@@ -387,6 +398,15 @@ uint64_t lin_read(struct emu_cpu *c, uint64_t lin, int size, bool user)
 	return lin_read_slow(c, lin, size, user);
 }
 
+static void write_part(struct emu_cpu *c, uint64_t lin, int n, uint64_t val, bool user)
+{
+	struct tlb_entry *e = tlb_fill(c, lin, ACC_W | (user ? ACC_USER : 0));
+	if (!e->host)
+		mmio_write(c, e->gpa | (lin & 0xfff), n, val);
+	else
+		memcpy(e->host + (lin & 0xfff), &val, n);
+}
+
 static void lin_write_slow(struct emu_cpu *c, uint64_t lin, int size, uint64_t val, bool user)
 {
 	if (((lin & 0xfff) + size) > 4096) {
@@ -394,8 +414,8 @@ static void lin_write_slow(struct emu_cpu *c, uint64_t lin, int size, uint64_t v
 		int first = 4096 - (lin & 0xfff);
 		tlb_fill(c, lin, ACC_W | (user ? ACC_USER : 0));
 		tlb_fill(c, lin + first, ACC_W | (user ? ACC_USER : 0));
-		for (int k = 0; k < size; k++)
-			lin_write(c, lin + k, 1, (val >> (8 * k)) & 0xff, user);
+		write_part(c, lin, first, val, user);
+		write_part(c, lin + first, size - first, val >> (8 * first), user);
 		return;
 	}
 	struct tlb_entry *e = tlb_fill(c, lin, ACC_W | (user ? ACC_USER : 0));
@@ -426,5 +446,19 @@ uint8_t *fetch_ptr(struct emu_cpu *c, uint64_t lin, uint64_t *gpa)
 	if (!(e->tag == ((lin & ~0xfffull) | 1) && (e->perm & need)))
 		e = tlb_fill(c, lin, ACC_X | (user ? ACC_USER : 0));
 	*gpa = e->gpa | (lin & 0xfff);
+	return e->host ? e->host + (lin & 0xfff) : NULL;
+}
+
+/* Host address of len bytes at lin within one page of RAM that this access
+ * may use, or NULL (MMIO, or the span crosses a page): the string fast
+ * paths copy whole spans at once. Faults like the first byte's access. */
+uint8_t *lin_host_span(struct emu_cpu *c, uint64_t lin, uint64_t len, bool write, bool user)
+{
+	if ((lin & 0xfff) + len > 4096)
+		return NULL;
+	struct tlb_entry *e = &c->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	uint8_t need = write ? (user ? TP_WRITE_U : TP_WRITE_S) : (user ? TP_READ_U : TP_READ_S);
+	if (!(e->tag == ((lin & ~0xfffull) | 1) && (e->perm & need)))
+		e = tlb_fill(c, lin, (write ? ACC_W : ACC_R) | (user ? ACC_USER : 0));
 	return e->host ? e->host + (lin & 0xfff) : NULL;
 }

@@ -20,6 +20,7 @@ void emu_update_mode(struct emu_cpu *c)
 	else
 		c->cpl = c->s.seg[SEG_SS].dpl;
 	c->stop |= STOP_BLOCK;
+	update_mem_hooks(c);
 }
 
 static void __attribute__((noreturn)) seg_fault(struct emu_cpu *c, int seg, uint32_t err)
@@ -60,14 +61,55 @@ uint64_t seg_lin(struct emu_cpu *c, int seg, uint64_t off, int size, bool write)
 	return (s->base + off) & 0xffffffffull;
 }
 
+/* DR0-DR3 data breakpoints: note which ones this access touches; the
+ * trap is taken when the instruction has completed. */
+static void watch(struct emu_cpu *c, uint64_t lin, int size, bool write)
+{
+	static const int len_of[4] = { 1, 2, 8, 4 };
+	uint64_t dr7 = c->s.dr[7];
+	for (int n = 0; n < 4; n++) {
+		if (!((dr7 >> (2 * n)) & 3))
+			continue;
+		int rw = (dr7 >> (16 + 4 * n)) & 3;
+		if (rw == 0 || rw == 2 || (rw == 1 && !write))
+			continue;
+		uint64_t len = len_of[(dr7 >> (18 + 4 * n)) & 3];
+		uint64_t start = c->s.dr[n] & ~(len - 1);
+		if (lin < start + len && start < lin + size)
+			c->dbg_hits |= 1u << n;
+	}
+}
+
+/* The rare per-access checks: data breakpoints and alignment checking. */
+static void mem_hooks(struct emu_cpu *c, uint64_t lin, int size, bool write)
+{
+	if (c->ac_active && (lin & (size - 1)))
+		raise_fault(c, 17, true, 0);
+	if (c->dbg_active)
+		watch(c, lin, size, write);
+}
+
+void update_mem_hooks(struct emu_cpu *c)
+{
+	c->ac_active = (c->s.cr0 & CR0_AM) && (c->s.rflags & RFLAGS_AC) && c->cpl == 3;
+	c->dbg_active = (c->s.dr[7] & 0xff) != 0;
+	c->mem_hooks = c->ac_active || c->dbg_active;
+}
+
 uint64_t mem_read(struct emu_cpu *c, int seg, uint64_t off, int size)
 {
-	return lin_read(c, seg_lin(c, seg, off, size, false), size, c->cpl == 3);
+	uint64_t lin = seg_lin(c, seg, off, size, false);
+	if (__builtin_expect(c->mem_hooks, 0))
+		mem_hooks(c, lin, size, false);
+	return lin_read(c, lin, size, c->cpl == 3);
 }
 
 void mem_write(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val)
 {
-	lin_write(c, seg_lin(c, seg, off, size, true), size, val, c->cpl == 3);
+	uint64_t lin = seg_lin(c, seg, off, size, true);
+	if (__builtin_expect(c->mem_hooks, 0))
+		mem_hooks(c, lin, size, true);
+	lin_write(c, lin, size, val, c->cpl == 3);
 }
 
 /* ---- descriptors */
@@ -343,10 +385,8 @@ void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osiz
 		raise_gp(c, 0);
 	if (call) {
 		/* push before committing so a stack fault leaves CS intact */
-		uint64_t rsp = c->s.gpr[RSP];
 		push(c, osize, c->s.seg[SEG_CS].selector);
 		push(c, osize, c->next_rip);
-		(void)rsp;
 	}
 	commit_cs(c, sel, lo, c->cpl);
 	c->next_rip = off & ip_mask(osize);
@@ -440,6 +480,26 @@ void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret)
 	uint64_t f = get_flags(c);
 	f = (f & ~m) | (v & m);
 	set_flags(c, f | RFLAGS_FIXED);
+	update_mem_hooks(c);
+}
+
+/* IRET with NT returns to the task named by the TSS back link. The link
+ * is checked as the SDM says (#TS for a bad one); the switch itself is not
+ * implemented yet. */
+static void iret_to_link(struct emu_cpu *c)
+{
+	const struct segment *tr = &c->s.seg[SEG_TR];
+	uint16_t link = lin_read(c, tr->base & 0xffffffffull, 2, false);
+	if (link & 4)
+		raise_fault(c, 10, true, link & 0xfffc);
+	uint64_t lo;
+	read_descriptor(c, link, &lo, NULL, true, 10);
+	int type = (lo >> 40) & 0x1f;
+	if (type != 0x03 && type != 0x0b)
+		raise_fault(c, 10, true, link & 0xfffc);
+	if (!((lo >> 47) & 1))
+		raise_fault(c, 11, true, link & 0xfffc);
+	emu_internal(c, "task switches are not implemented");
 }
 
 void do_iret(struct emu_cpu *c, int osize)
@@ -458,7 +518,7 @@ void do_iret(struct emu_cpu *c, int osize)
 	if (c->v86)
 		emu_internal(c, "IRET in virtual-8086 mode is not implemented");
 	if ((c->s.rflags & RFLAGS_NT) && !c->long_mode)
-		emu_internal(c, "IRET task return is not implemented");
+		iret_to_link(c);
 	uint64_t sp = c->s.gpr[RSP];
 	uint64_t ip = pop(c, osize);
 	uint16_t sel = pop(c, osize);

@@ -4,6 +4,8 @@
  * MMIO exit in the middle leaves RSI/RDI/RCX describing exactly the work
  * done, and re-executing the instruction finishes it. Long repetitions
  * yield every so often so interrupts and kicks are seen. */
+#include <string.h>
+
 #include "engine/emu/emu.h"
 
 #define REP_SLICE 4096
@@ -37,10 +39,98 @@ static void step(struct emu_cpu *c, int reg, int asize, int64_t delta)
 	reg_write(c, reg, asize, false, c->s.gpr[reg] + (uint64_t)delta);
 }
 
+/* How many of n elements from off stay within the segment's limit. */
+static uint64_t span_fit(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t n)
+{
+	const struct segment *s = &c->s.seg[seg];
+	if (c->code64)
+		return n;
+	if (s->s && !(s->type & 8) && (s->type & 4))
+		return 0;  /* expand-down: leave it to the element loop */
+	if (off > s->limit)
+		return 0;
+	uint64_t fit = (s->limit - off + 1) / size;
+	return n < fit ? n : fit;
+}
+
+/* REP MOVS/STOS forwards over RAM: a page-bounded span at a time with
+ * memmove/stores on the host, registers committed after each span, so a
+ * fault or MMIO on a later span sees exactly the work done. Returns false
+ * when the slow loop must take over (MMIO, page-crossing element, limits). */
+static bool rep_fast(struct emu_cpu *c, const struct insn *i, enum str_kind k, int size)
+{
+	int as = i->asize;
+	bool user = c->cpl == 3;
+	for (int spans = 0; spans < 64; spans++) {
+		uint64_t cnt = reg_read(c, RCX, as, false);
+		if (!cnt)
+			return true;
+		uint64_t di = reg_read(c, RDI, as, false), si = reg_read(c, RSI, as, false);
+		uint64_t n = cnt;
+		uint64_t room = (size_mask(as) - di) / size + 1;  /* no address-size wrap */
+		if (n > room)
+			n = room;
+		if (k == S_MOVS && n > (size_mask(as) - si) / size + 1)
+			n = (size_mask(as) - si) / size + 1;
+		uint64_t dlin = seg_lin(c, SEG_ES, di, size, true);
+		uint64_t dn = (4096 - (dlin & 0xfff)) / size;
+		if (n > dn)
+			n = dn;
+		uint64_t slin = 0;
+		if (k == S_MOVS) {
+			slin = seg_lin(c, i->seg, si, size, false);
+			uint64_t sn = (4096 - (slin & 0xfff)) / size;
+			if (n > sn)
+				n = sn;
+		}
+		if (!n)
+			return false;
+		/* stop the span at a segment limit; the slow loop faults there */
+		n = span_fit(c, SEG_ES, di, size, n);
+		if (k == S_MOVS)
+			n = span_fit(c, i->seg, si, size, n);
+		if (!n)
+			return false;
+		uint8_t *src = NULL, *dst;
+		if (k == S_MOVS && !(src = lin_host_span(c, slin, n * size, false, user)))
+			return false;
+		if (!(dst = lin_host_span(c, dlin, n * size, true, user)))
+			return false;
+		if (k == S_MOVS) {
+			/* overlapping forward copies repeat the pattern, as element by element */
+			if (dst > src && dst < src + n * size)
+				for (uint64_t b = 0; b < n * size; b++)
+					dst[b] = src[b];
+			else
+				memmove(dst, src, n * size);
+			reg_write(c, RSI, as, false, si + n * size);
+		} else {
+			uint64_t v = reg_read(c, RAX, size, false);
+			if (size == 1)
+				memset(dst, (int)v, n);
+			else
+				for (uint64_t e = 0; e < n; e++)
+					memcpy(dst + e * size, &v, size);
+		}
+		reg_write(c, RDI, as, false, di + n * size);
+		reg_write(c, RCX, as, false, cnt - n);
+		if (c->stop & STOP_SMC)
+			break;
+	}
+	if (reg_read(c, RCX, as, false)) {
+		c->next_rip = c->s.rip;  /* more to do after a look at events */
+		c->stop |= STOP_BLOCK;
+	}
+	return true;
+}
+
 static void op_string(struct emu_cpu *c, const struct insn *i)
 {
 	int size = byte_or_osize(i), as = i->asize;
 	enum str_kind k = kind_of(i->op);
+	if (i->rep && (k == S_MOVS || k == S_STOS) && !(c->s.rflags & RFLAGS_DF) && !c->mem_hooks &&
+	    rep_fast(c, i, k, size))
+		return;
 	int64_t d = (c->s.rflags & RFLAGS_DF) ? -size : size;
 	bool rep = i->rep != 0;
 	for (int n = 0;; n++) {

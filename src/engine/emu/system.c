@@ -41,9 +41,9 @@ void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4])
 		/* ECX: CX16, POPCNT, hypervisor */
 		out[2] = (1u << 13) | (1u << 23) | (1u << 31);
 		/* EDX: FPU DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 */
-		out[3] = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |
-			 (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) |
-			 (1u << 26);
+		out[3] = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
+			 (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) |
+			 (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
 		break;
 	case 0x40000000:
 		out[0] = 0x40000000;
@@ -92,9 +92,11 @@ static void op_cpuid(struct emu_cpu *c, const struct insn *i)
 
 /* ---- MSRs */
 
-static uint64_t tsc_now(struct emu_cpu *c)
+/* The TSC runs at 1 GHz on the machine's clock, which the interrupt
+ * platform's TSC-deadline timer compares with. */
+uint64_t tsc_now(struct emu_cpu *c)
 {
-	return c->tsc_base + c->icount;
+	return c->tsc_base + vm_now_ns(c->vm);
 }
 
 uint64_t msr_read(struct emu_cpu *c, uint32_t idx, bool *ok)
@@ -154,7 +156,7 @@ bool msr_write(struct emu_cpu *c, uint32_t idx, uint64_t v)
 	case MSR_IA32_SYSENTER_CS: m->sysenter_cs = v & 0xffff; return true;
 	case MSR_IA32_SYSENTER_ESP: if (!canonical(v)) return false; m->sysenter_esp = v; return true;
 	case MSR_IA32_SYSENTER_EIP: if (!canonical(v)) return false; m->sysenter_eip = v; return true;
-	case MSR_IA32_TSC: c->tsc_base = v - c->icount; return true;
+	case MSR_IA32_TSC: c->tsc_base = v - vm_now_ns(c->vm); return true;
 	case MSR_TSC_AUX: m->tsc_aux = v & 0xffffffffull; return true;
 	case MSR_IA32_PAT: m->pat = v; return true;
 	case MSR_IA32_APIC_BASE: m->apic_base = v; return true;
@@ -249,14 +251,48 @@ static void write_cr4(struct emu_cpu *c, uint64_t v)
 	emu_update_mode(c);
 }
 
+/* CR8 is the local APIC's TPR[7:4]. The APIC is the machine's: reach its
+ * TPR through the x2APIC MSR or the xAPIC page, as the guest itself would;
+ * without a machine APIC CR8 is a plain register. */
+#define X2APIC_TPR_MSR 0x808
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_EN   (1ull << 11)
+
+static void tpr_write(struct emu_cpu *c, uint64_t v)
+{
+	uint64_t base;
+	c->s.cr8 = v;
+	if (intr_rdmsr(c->vcpu, MSR_IA32_APIC_BASE, &base) < 0)
+		return;
+	if (base & APIC_BASE_EXTD)
+		intr_wrmsr(c->vcpu, X2APIC_TPR_MSR, v << 4);
+	else if (base & APIC_BASE_EN)
+		phys_write(c, (base & ~0xfffull) + 0x80, 4, v << 4);
+}
+
+static uint64_t tpr_read(struct emu_cpu *c)
+{
+	uint64_t base, tpr;
+	if (intr_rdmsr(c->vcpu, MSR_IA32_APIC_BASE, &base) < 0)
+		return c->s.cr8;
+	if (base & APIC_BASE_EXTD) {
+		if (intr_rdmsr(c->vcpu, X2APIC_TPR_MSR, &tpr) < 0)
+			return c->s.cr8;
+	} else if (base & APIC_BASE_EN) {
+		tpr = phys_read(c, (base & ~0xfffull) + 0x80, 4);
+	} else {
+		return c->s.cr8;
+	}
+	c->s.cr8 = (tpr >> 4) & 0xf;
+	return c->s.cr8;
+}
+
 static void op_mov_cr(struct emu_cpu *c, const struct insn *i)
 {
 	need_cpl0(c);
 	int cr = i->reg;
 	int size = c->long_mode ? 8 : 4;
 	bool to_cr = i->op == 0x122;
-	if (i->lock && cr == 0 && !c->code64)
-		cr = 8;  /* LOCK MOV CR0 is the legacy encoding of CR8 */
 	if (to_cr) {
 		uint64_t v = reg_read(c, i->rm, size, true);
 		switch (cr) {
@@ -273,8 +309,9 @@ static void op_mov_cr(struct emu_cpu *c, const struct insn *i)
 		case 8:
 			if (v >> 4)
 				raise_gp(c, 0);
-			c->s.cr8 = v;
+			tpr_write(c, v);
 			c->stop |= STOP_BLOCK;
+			c->irq_maybe = true;
 			break;
 		default: raise_ud(c);
 		}
@@ -286,7 +323,7 @@ static void op_mov_cr(struct emu_cpu *c, const struct insn *i)
 	case 2: v = c->s.cr2; break;
 	case 3: v = c->s.cr3; break;
 	case 4: v = c->s.cr4; break;
-	case 8: v = c->s.cr8; break;
+	case 8: v = tpr_read(c); break;
 	default: raise_ud(c);
 	}
 	reg_write(c, i->rm, size, true, v);
@@ -313,6 +350,8 @@ static void op_mov_dr(struct emu_cpu *c, const struct insn *i)
 		if (dr == 7)
 			v = (v & ~0xd800ull) | 0x400;
 		c->s.dr[dr] = v;
+		update_mem_hooks(c);
+		c->stop |= STOP_BLOCK;
 	} else {
 		reg_write(c, i->rm, size, true, c->s.dr[dr]);
 	}
