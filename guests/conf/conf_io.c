@@ -134,7 +134,7 @@ static void section_mmio(void)
 	mmio64_write(MMIO_TEST + 0x65, 0x1122334455667788ull);
 	check_eq("mmio_unaligned_write64", M32(0x65) | (uint64_t)M32(0x69) << 32, 0x1122334455667788ull);
 	M32(0xffe) = 0x87654321;
-	check_eq("mmio_cross_page_write32", M16(0xffe) | M16(0x1000) << 16, 0x87654321);
+	check_eq("mmio_cross_page_write32", M16(0xffe) | (uint32_t)M16(0x1000) << 16, 0x87654321);
 	check_eq("mmio_cross_page_read32", M32(0xffe), 0x87654321);
 	static const char msg[8] = "popek!!";
 	char back[8];

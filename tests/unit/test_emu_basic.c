@@ -353,6 +353,79 @@ static void test_rep_spans(void)
 	et_free(&t);
 }
 
+static void test_v86(void)
+{
+	struct emu_test t;
+	if (start(&t, "v86", "bits 32\norg 0x2000\n"
+		  "push dword 0\npush dword 0\npush dword 0x40\npush dword 0x40\n"  /* GS FS DS ES */
+		  "push dword 0x50\npush dword 0x800\n"                              /* SS:ESP */
+		  "push dword 0x23002\npush dword 0x200\npush dword 0x200\niretd\n"  /* EFLAGS CS:IP */
+		  "times 0x100-($-$$) db 0x90\n"
+		  "isr: mov esi, [esp]\nmov edi, [esp+4]\nmov ebp, [esp+8]\nmov ecx, [esp+12]\n"
+		  "mov edx, [esp+16]\nhlt\n"
+		  "times 0x200-($-$$) db 0x90\n"
+		  "bits 16\nv86: mov ax, [0x10]\nmov bx, cs\nint 0x30\n") < 0)
+		return;
+	et_state_pm32(&t.st);
+	t.st.gpr[RSP] = ET_STACK;
+	/* v86 code at CS 0x200 (linear 0x2000 + 0x200), data word at DS:0x10 = 0x410 */
+	uint16_t w = 0xbeef;
+	memcpy(t.ram + 0x410, &w, 2);
+	uint64_t h = ET_CODE + 0x100;
+	et_w64(&t, ET_IDT + 0x30 * 8, (h & 0xffff) | ((uint64_t)ET_CS32 << 16) | (0xeeull << 40) | ((h >> 16) << 48));
+	et_w64(&t, ET_TSS + 4, 0x60000);  /* ESP0 */
+	et_w64(&t, ET_TSS + 8, ET_DS);    /* SS0 */
+	et_set(&t);
+	CHECK_EQ(et_run(&t), EXIT_HLT, "emu v86: INT from v86 reaches the ring-0 handler");
+	CHECK_EQ(t.st.gpr[RAX] & 0xffff, 0xbeef, "emu v86: DS base is selector << 4");
+	CHECK_EQ(t.st.gpr[RBX] & 0xffff, 0x200, "emu v86: CS selector");
+	CHECK_EQ(t.st.gpr[RSI], 0x207, "emu v86: pushed IP after INT");
+	CHECK_EQ(t.st.gpr[RDI], 0x200, "emu v86: pushed CS");
+	CHECK(t.st.gpr[RBP] & RFLAGS_VM, "emu v86: pushed EFLAGS has VM");
+	CHECK_EQ(t.st.gpr[RDX], 0x50, "emu v86: pushed SS");
+	CHECK_EQ(t.st.gpr[RCX], 0x800, "emu v86: pushed ESP");
+	CHECK_EQ(t.st.gpr[RSP], 0x60000 - 36, "emu v86: ring-0 stack holds the 9-dword frame");
+	CHECK(t.st.seg[SEG_DS].unusable, "emu v86: DS null in the handler");
+	et_free(&t);
+}
+
+static void test_task_switch(void)
+{
+	struct emu_test t;
+	if (start(&t, "task", "bits 32\norg 0x2000\n"
+		  "mov esi, 0x1234\ncall 0x58:0\nmov ecx, 0x99\nhlt\n"
+		  "times 0x100-($-$$) db 0x90\n"
+		  "task2: mov ebx, 0x77\nmov esi, 0x5678\niretd\n") < 0)
+		return;
+	et_state_pm32(&t.st);
+	/* the running task's TSS is busy; a second 32-bit TSS at 0x3000 */
+	et_w64(&t, ET_GDT + 0x38, 0x67 | (ET_TSS & 0xffffff) << 16 | 0x8bull << 40);
+	et_w64(&t, ET_GDT + 0x58, 0x67 | (0x3000ull << 16) | 0x89ull << 40);
+	t.st.gdt.limit = 0x5f;
+	uint32_t tss2[26] = { 0 };
+	tss2[0x20 / 4] = ET_CODE + 0x100;   /* EIP */
+	tss2[0x24 / 4] = 2;                  /* EFLAGS */
+	tss2[0x38 / 4] = 0x68000;            /* ESP */
+	tss2[0x48 / 4] = ET_DS;
+	tss2[0x4c / 4] = ET_CS32;
+	tss2[0x50 / 4] = ET_DS;
+	tss2[0x54 / 4] = ET_DS;
+	tss2[0x58 / 4] = ET_DS;
+	tss2[0x5c / 4] = ET_DS;
+	memcpy(t.ram + 0x3000, tss2, sizeof(tss2));
+	et_set(&t);
+	CHECK_EQ(et_run(&t), EXIT_HLT, "emu task: CALL to a TSS and IRET back reach HLT");
+	CHECK_EQ(et_r32(&t, 0x3000 + 0x34), 0x77, "emu task: the new task ran (its EBX saved at IRET)");
+	CHECK_EQ(t.st.gpr[RSI], 0x1234, "emu task: the caller's registers come back from its TSS");
+	CHECK_EQ(t.st.gpr[RCX], 0x99, "emu task: execution resumes after the CALL");
+	CHECK_EQ(t.st.seg[SEG_TR].selector, 0x38, "emu task: TR is the caller's again");
+	CHECK_EQ(et_r32(&t, 0x3000) & 0xffff, 0x38, "emu task: back link written");
+	CHECK_EQ(et_r32(&t, 0x3000 + 0x40), 0x5678, "emu task: the called task's ESI saved");
+	CHECK_EQ((et_r64(&t, ET_GDT + 0x58) >> 40) & 0xf, 9, "emu task: IRET marks the called TSS available");
+	CHECK(t.st.cr0 & CR0_TS, "emu task: CR0.TS set by the switch");
+	et_free(&t);
+}
+
 static void test_fpu_mmx(void)
 {
 	struct emu_test t;
@@ -361,11 +434,15 @@ static void test_fpu_mmx(void)
 		  "fld1\nfldpi\nfcomip st0, st1\nseta bl\nfstp st0\n"
 		  "fild dword [c]\nfsqrt\nfistp dword [0x100008]\nfnstsw ax\nmov esi, eax\n"
 		  "movq mm0, [m0]\nmovq mm1, [m1]\npaddw mm0, mm1\npunpckhbw mm1, mm0\n"
-		  "movq [0x100010], mm0\nmovq [0x100018], mm1\nemms\nhlt\n"
+		  "movq [0x100010], mm0\nmovq [0x100018], mm1\n"
+		  "movq mm3, [pi]\ncvtpi2ps xmm0, mm3\naddps xmm0, xmm0\ncvttps2pi mm4, xmm0\nmovq [0x100020], mm4\n"
+		  "movq2dq xmm5, mm4\nmovq [0x100028], xmm5\nemms\nhlt\n"
 		  "align 8\na: dq 1.5\nb: dq 2.25\nc: dd 144\n"
-		  "align 8\nm0: dw 1, 2, 0x7fff, 0xffff\nm1: db 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80\n") < 0)
+		  "align 8\nm0: dw 1, 2, 0x7fff, 0xffff\nm1: db 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80\n"
+		  "pi: dd 3, -7\n") < 0)
 		return;
 	et_state_pm32(&t.st);
+	t.st.cr4 |= CR4_OSFXSR;
 	et_set(&t);
 	CHECK_EQ(et_run(&t), EXIT_HLT, "emu x87: stops at HLT");
 	CHECK_EQ(et_r64(&t, ET_DATA), 0x400e000000000000ull, "emu x87: 1.5 + 2.25 = 3.75");
@@ -374,6 +451,8 @@ static void test_fpu_mmx(void)
 	CHECK_EQ((t.st.gpr[RSI] >> 11) & 7, 0, "emu x87: stack empty again (TOP 0)");
 	CHECK_EQ(et_r64(&t, ET_DATA + 0x10), 0x806fe04f40322011ull, "emu mmx: PADDW wraps per word");
 	CHECK_EQ(et_r64(&t, ET_DATA + 0x18), 0x80806f70e0604f50ull, "emu mmx: PUNPCKHBW takes the high halves");
+	CHECK_EQ(et_r64(&t, ET_DATA + 0x20), 0xfffffff200000006ull, "emu sse: CVTPI2PS, ADDPS, CVTTPS2PI");
+	CHECK_EQ(et_r64(&t, ET_DATA + 0x28), 0xfffffff200000006ull, "emu sse: MOVQ2DQ");
 	CHECK_EQ(t.st.fpu.ftw, 0, "emu mmx: EMMS empties the tags");
 	et_free(&t);
 }
@@ -397,5 +476,7 @@ int main(void)
 	test_long_mode_exc();
 	test_fpu_mmx();
 	test_rep_spans();
+	test_v86();
+	test_task_switch();
 	return CHECK_DONE();
 }

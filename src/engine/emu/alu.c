@@ -238,7 +238,6 @@ static void rm_update_incdec(struct emu_cpu *c, const struct insn *i, int size, 
 }
 
 /* FE /0 /1: INC/DEC r/m8; FF /0 /1 live in control.c's dispatcher. */
-void alu_incdec_rm(struct emu_cpu *c, const struct insn *i, int size);
 void alu_incdec_rm(struct emu_cpu *c, const struct insn *i, int size)
 {
 	rm_update_incdec(c, i, size, i->reg & 1);
@@ -803,6 +802,111 @@ static void op_salc(struct emu_cpu *c, const struct insn *i)
 {
 	(void)i;
 	raise_ud(c);
+}
+
+/* ---- decode-time specializations: the commonest register forms at 32 and
+ * 64 bits get handlers without size or form dispatch. decode.c asks
+ * alu_fast() for one after decoding; operands sit in base (destination)
+ * and index (source register), which register forms leave unused. */
+
+#define FAST_RR(name, size, kind, expr, wb)                                     \
+	static void name(struct emu_cpu *c, const struct insn *i)               \
+	{                                                                       \
+		uint64_t m = size_mask(size);                                   \
+		uint64_t a = c->s.gpr[i->base] & m, b = c->s.gpr[i->index] & m; \
+		uint64_t r = (expr) & m;                                        \
+		if (wb)                                                         \
+			c->s.gpr[i->base] = r;                                  \
+		lazy(c, kind, a, b, r, size);                                   \
+	}
+
+#define FAST_RI(name, size, kind, expr, wb)                                     \
+	static void name(struct emu_cpu *c, const struct insn *i)               \
+	{                                                                       \
+		uint64_t m = size_mask(size);                                   \
+		uint64_t a = c->s.gpr[i->base] & m, b = i->imm & m;             \
+		uint64_t r = (expr) & m;                                        \
+		if (wb)                                                         \
+			c->s.gpr[i->base] = r;                                  \
+		lazy(c, kind, a, b, r, size);                                   \
+	}
+
+#define FAST_ALU(sfx, size)                                                      \
+	FAST_RR(add_rr##sfx, size, LF_ADD, a + b, 1)                            \
+	FAST_RR(or_rr##sfx, size, LF_LOGIC, a | b, 1)                           \
+	FAST_RR(and_rr##sfx, size, LF_LOGIC, a & b, 1)                          \
+	FAST_RR(sub_rr##sfx, size, LF_SUB, a - b, 1)                            \
+	FAST_RR(xor_rr##sfx, size, LF_LOGIC, a ^ b, 1)                          \
+	FAST_RR(cmp_rr##sfx, size, LF_SUB, a - b, 0)                            \
+	FAST_RR(test_rr##sfx, size, LF_LOGIC, a & b, 0)                         \
+	FAST_RI(add_ri##sfx, size, LF_ADD, a + b, 1)                            \
+	FAST_RI(or_ri##sfx, size, LF_LOGIC, a | b, 1)                           \
+	FAST_RI(and_ri##sfx, size, LF_LOGIC, a & b, 1)                          \
+	FAST_RI(sub_ri##sfx, size, LF_SUB, a - b, 1)                            \
+	FAST_RI(xor_ri##sfx, size, LF_LOGIC, a ^ b, 1)                          \
+	FAST_RI(cmp_ri##sfx, size, LF_SUB, a - b, 0)                            \
+	static const insn_fn rr##sfx[8] = { add_rr##sfx, or_rr##sfx, NULL, NULL,   \
+					    and_rr##sfx, sub_rr##sfx, xor_rr##sfx,  \
+					    cmp_rr##sfx };                          \
+	static const insn_fn ri##sfx[8] = { add_ri##sfx, or_ri##sfx, NULL, NULL,   \
+					    and_ri##sfx, sub_ri##sfx, xor_ri##sfx,  \
+					    cmp_ri##sfx };
+
+FAST_ALU(64, 8)
+FAST_ALU(32, 4)
+
+#define FAST_INCDEC(name, size, dec)                                            \
+	static void name(struct emu_cpu *c, const struct insn *i)               \
+	{                                                                       \
+		uint64_t m = size_mask(size);                                   \
+		uint64_t a = c->s.gpr[i->base] & m;                             \
+		bool cf = get_cf(c);                                            \
+		uint64_t r = (dec ? a - 1 : a + 1) & m;                         \
+		c->s.gpr[i->base] = r;                                          \
+		lazy(c, dec ? LF_DEC : LF_INC, a, 1, r, size);                  \
+		c->lf_cf = cf;                                                  \
+	}
+
+FAST_INCDEC(inc_r64, 8, 0)
+FAST_INCDEC(dec_r64, 8, 1)
+FAST_INCDEC(inc_r32, 4, 0)
+FAST_INCDEC(dec_r32, 4, 1)
+
+insn_fn alu_fast(struct insn *i)
+{
+	int size = i->osize;
+	if (i->mod != 3 || (size != 8 && size != 4))
+		return NULL;
+	bool q = size == 8;
+	uint16_t op = i->op;
+	if (op < 0x40 && (op & 7) <= 3 && (op & 1)) {
+		int alu_op = (op >> 3) & 7;
+		insn_fn f = q ? rr64[alu_op] : rr32[alu_op];
+		if (!f)
+			return NULL;
+		i->base = (op & 2) ? i->reg : i->rm;
+		i->index = (op & 2) ? i->rm : i->reg;
+		return f;
+	}
+	if (op == 0x85) {
+		i->base = i->rm;
+		i->index = i->reg;
+		return q ? test_rr64 : test_rr32;
+	}
+	if (op == 0x81 || op == 0x83) {
+		insn_fn f = q ? ri64[i->reg & 7] : ri32[i->reg & 7];
+		if (!f)
+			return NULL;
+		i->base = i->rm;
+		return f;
+	}
+	if (op == 0xff && (i->reg & 7) <= 1) {
+		i->base = i->rm;
+		if (i->reg & 1)
+			return q ? dec_r64 : dec_r32;
+		return q ? inc_r64 : inc_r32;
+	}
+	return NULL;
 }
 
 void alu_register(insn_fn *t)

@@ -2,7 +2,6 @@
  * branches, loops, software interrupts and IRET. */
 #include "engine/emu/emu.h"
 
-void alu_incdec_rm(struct emu_cpu *c, const struct insn *i, int size);
 
 /* Sets the next RIP of a near transfer, with the CS limit check outside
  * 64-bit mode. */

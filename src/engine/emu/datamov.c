@@ -2,7 +2,6 @@
  * (PUSH/POP/PUSHA/POPA/PUSHF/POPF/ENTER/LEAVE) and segment-register moves. */
 #include "engine/emu/emu.h"
 
-void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret);
 
 static void op_mov_rm_r(struct emu_cpu *c, const struct insn *i)
 {
@@ -305,6 +304,54 @@ static void op_load_far(struct emu_cpu *c, const struct insn *i)
 	reg_write(c, i->reg, i->osize, i->rex, off);
 	if (sr == SEG_SS)
 		emu_update_mode(c);
+}
+
+/* ---- decode-time specializations of MOV at 32 and 64 bits */
+
+static void mov_rr64(struct emu_cpu *c, const struct insn *i)
+{
+	c->s.gpr[i->base] = c->s.gpr[i->index];
+}
+
+static void mov_rr32(struct emu_cpu *c, const struct insn *i)
+{
+	c->s.gpr[i->base] = (uint32_t)c->s.gpr[i->index];
+}
+
+static void mov_load64(struct emu_cpu *c, const struct insn *i)
+{
+	c->s.gpr[i->reg] = mem_read(c, i->seg, insn_ea(c, i), 8);
+}
+
+static void mov_load32(struct emu_cpu *c, const struct insn *i)
+{
+	c->s.gpr[i->reg] = (uint32_t)mem_read(c, i->seg, insn_ea(c, i), 4);
+}
+
+static void mov_store64(struct emu_cpu *c, const struct insn *i)
+{
+	mem_write(c, i->seg, insn_ea(c, i), 8, c->s.gpr[i->reg]);
+}
+
+static void mov_store32(struct emu_cpu *c, const struct insn *i)
+{
+	mem_write(c, i->seg, insn_ea(c, i), 4, c->s.gpr[i->reg]);
+}
+
+insn_fn datamov_fast(struct insn *i)
+{
+	int size = i->osize;
+	if ((i->op != 0x89 && i->op != 0x8b) || (size != 8 && size != 4))
+		return NULL;
+	bool q = size == 8, load = i->op == 0x8b;
+	if (i->mod == 3) {
+		i->base = load ? i->reg : i->rm;
+		i->index = load ? i->rm : i->reg;
+		return q ? mov_rr64 : mov_rr32;
+	}
+	if (load)
+		return q ? mov_load64 : mov_load32;
+	return q ? mov_store64 : mov_store32;
 }
 
 void datamov_register(insn_fn *t)

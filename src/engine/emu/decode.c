@@ -116,14 +116,6 @@ static void init_layout(void)
 	set_range(two_byte, 0xd0, 0xff, M);
 }
 
-void alu_register(insn_fn *t);
-void datamov_register(insn_fn *t);
-void control_register(insn_fn *t);
-void string_register(insn_fn *t);
-void system_register(insn_fn *t);
-void io_register(insn_fn *t);
-void fpu_register(insn_fn *t);
-void sse_register(insn_fn *t);
 
 static void init_tables(void)
 {
@@ -370,8 +362,15 @@ prefixes_done:
 		i->seg = ss_default ? SEG_SS : SEG_DS;
 	i->len = pos;
 	i->fn = op_table[op];
-	if (i->lock && !lockable(i))
+	if (i->lock && !lockable(i)) {
 		i->fn = ops_ud;
+	} else if (!i->lock) {
+		insn_fn f = alu_fast(i);
+		if (!f)
+			f = datamov_fast(i);
+		if (f)
+			i->fn = f;
+	}
 	return pos;
 }
 

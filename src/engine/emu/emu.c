@@ -16,6 +16,8 @@
 #include "intr.h"
 #include "vm.h"
 
+#define POLL_BLOCKS 64
+
 static struct emu_cpu *cpu_of(struct vcpu *v)
 {
 	return v->engine_priv;
@@ -88,6 +90,7 @@ static int emu_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 		c->evm->smp = true;
 	c->delivering = -1;
 	c->tlb_gen = 1;  /* no zeroed block-lookup entry can match */
+	c->countdown = POLL_BLOCKS;
 	cpu->engine_priv = c;
 	return 0;
 }
@@ -139,12 +142,16 @@ int emu_interrupt(struct vcpu *cpu, uint8_t vector)
 {
 	struct emu_cpu *c = cpu_of(cpu);
 	int expected = 0;
-	return atomic_compare_exchange_strong(&c->irq, &expected, vector + 1) ? 0 : -1;
+	if (!atomic_compare_exchange_strong(&c->irq, &expected, vector + 1))
+		return -1;
+	atomic_store(&c->attention, 1);
+	return 0;
 }
 
 int emu_nmi(struct vcpu *cpu)
 {
 	atomic_store(&cpu_of(cpu)->nmi, 1);
+	atomic_store(&cpu_of(cpu)->attention, 1);
 	return 0;
 }
 
@@ -163,6 +170,7 @@ void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len)
 static void emu_kick(struct vcpu *cpu)
 {
 	atomic_store(&cpu_of(cpu)->kick, 1);
+	atomic_store(&cpu_of(cpu)->attention, 1);
 }
 
 static uint64_t emu_exit_rip(struct vcpu *cpu)
@@ -206,14 +214,13 @@ static void deliver_external(struct emu_cpu *c, int vec)
 /* The machine's interrupt controllers are asked at a block boundary when
  * something may have changed (every exit, every delivery) and otherwise
  * every POLL_BLOCKS blocks, which bounds latency without a call per block. */
-#define POLL_BLOCKS 64
 
-static void take_events(struct emu_cpu *c)
+static void take_events(struct emu_cpu *c, bool poll_due)
 {
 	bool open = interrupts_open(c);
 	/* the controllers' timers advance when asked, so ask even with IF=0;
 	 * and ask at once when interrupts open (STI, POPF, IRET, shadow end) */
-	bool poll = c->irq_maybe || ++c->poll_blocks >= POLL_BLOCKS || (open && !c->was_open);
+	bool poll = c->irq_maybe || poll_due || (open && !c->was_open);
 	c->was_open = open;
 	if (!c->s.events.interrupt_shadow && !c->s.events.nmi_masked &&
 	    ((atomic_load_explicit(&c->nmi, memory_order_relaxed) && atomic_exchange(&c->nmi, 0)) ||
@@ -230,7 +237,6 @@ static void take_events(struct emu_cpu *c)
 	}
 	if (!poll)
 		return;
-	c->poll_blocks = 0;
 	c->irq_maybe = false;
 	if (intr_pending(c->vcpu) < 0 || !open)
 		return;
@@ -265,6 +271,7 @@ static bool exec_breakpoint(struct emu_cpu *c)
 static void single_step(struct emu_cpu *c, struct block *b, uint8_t shadow)
 {
 	const struct insn *i = b->insn;
+	c->stop |= STOP_BLOCK;  /* every boundary is looked at while stepping */
 	if (c->dbg_active && !(c->s.rflags & RFLAGS_RF) && exec_breakpoint(c))
 		return;
 	bool tf = c->s.rflags & RFLAGS_TF;
@@ -295,10 +302,9 @@ static void single_step(struct emu_cpu *c, struct block *b, uint8_t shadow)
 }
 
 /* Runs one block (one instruction while an interrupt shadow is active). */
-static void run_block(struct emu_cpu *c)
+static void run_block(struct emu_cpu *c, struct block *b)
 {
 	uint8_t shadow = c->s.events.interrupt_shadow;
-	struct block *b = block_find(c);
 	c->cur_block = b;
 	if ((c->s.rflags & (RFLAGS_TF | RFLAGS_RF)) || c->dbg_active) {
 		single_step(c, b, shadow);
@@ -318,42 +324,91 @@ static void run_block(struct emu_cpu *c)
 		if (c->stop)
 			break;
 	}
-	if (shadow)
+	if (shadow) {
 		c->s.events.interrupt_shadow &= ~shadow;
+		c->stop |= STOP_BLOCK;  /* interrupts may be deliverable now */
+	}
 	c->cur_block = NULL;
 }
 
 /* Runs blocks until an exit is ready. Kept out of emu_run so that setjmp
  * there does not force this loop's state through memory. */
-#define SLICE_BLOCKS 256
+#define SLICE_POLLS 16  /* big-lock slices, in controller polls */
+
+/* The checks between blocks that usually find nothing, done when
+ * something may have changed: the previous block stopped early (mode, IF,
+ * exits), another thread raised attention (kick, interrupt, NMI), or the
+ * periodic poll of the machine's interrupt controllers is due. */
+static bool between_blocks(struct emu_cpu *c, bool poll_due)
+{
+	struct emu_vm *v = c->evm;
+	if (poll_due && c->holds_lock && ++c->slices % SLICE_POLLS == 0) {
+		/* let the other vCPUs run a slice */
+		pthread_mutex_unlock(&v->big_lock);
+		sched_yield();
+		pthread_mutex_lock(&v->big_lock);
+	}
+	atomic_store_explicit(&c->attention, 0, memory_order_relaxed);
+	if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
+		atomic_store(&c->kick, 0);
+		c->pend.reason = EXIT_INTERRUPTED;
+		return false;
+	}
+	/* an instruction waiting for its IN or MMIO answer is still in
+	 * progress: no interrupt may come between it and its retirement */
+	if (!c->mmio_nlog && !c->io_in_ready)
+		take_events(c, poll_due);
+	if (c->s.events.halted) {
+		c->pend.reason = EXIT_HLT;
+		return false;
+	}
+	return true;
+}
+
+/* The next block: the previous one's successor of last time when the
+ * previous block ran to its end (no mode, paging or CS change can have
+ * happened), else a lookup. */
+static struct block *next_block(struct emu_cpu *c, struct block *prev, unsigned prev_stop)
+{
+	struct emu_vm *v = c->evm;
+	if (!prev_stop && prev) {
+		struct block *n = prev->chain;
+		if (n && prev->chain_rip == c->s.rip && prev->chain_tlb_gen == c->tlb_gen &&
+		    prev->chain_vm_gen == v->gen && n->valid)
+			return n;
+		uint64_t gen = v->gen;
+		n = block_find(c);
+		if (gen != v->gen)
+			return n;  /* the cache was flushed: prev is gone */
+		prev->chain = n;
+		prev->chain_rip = c->s.rip;
+		prev->chain_tlb_gen = c->tlb_gen;
+		prev->chain_vm_gen = v->gen;
+		return n;
+	}
+	return block_find(c);
+}
 
 static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 {
-	struct emu_vm *v = c->evm;
-	for (unsigned n = 0;; n++) {
-		if (c->holds_lock && n % SLICE_BLOCKS == SLICE_BLOCKS - 1) {
-			/* let the other vCPUs run a slice */
-			pthread_mutex_unlock(&v->big_lock);
-			sched_yield();
-			pthread_mutex_lock(&v->big_lock);
-		}
-		if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
-			atomic_store(&c->kick, 0);
-			c->pend.reason = EXIT_INTERRUPTED;
-			return;
-		}
-		/* an instruction waiting for its IN or MMIO answer is still in
-		 * progress: no interrupt may come between it and its retirement */
-		if (!c->mmio_nlog && !c->io_in_ready)
-			take_events(c);
-		if (c->s.events.halted) {
-			c->pend.reason = EXIT_HLT;
-			return;
+	unsigned prev_stop = STOP_BLOCK;
+	struct block *prev = NULL;
+	for (;;) {
+		bool poll_due = --c->countdown == 0;
+		if (__builtin_expect(prev_stop || poll_due || c->s.events.interrupt_shadow ||
+				     atomic_load_explicit(&c->attention, memory_order_relaxed), 0)) {
+			if (poll_due)
+				c->countdown = POLL_BLOCKS;
+			if (!between_blocks(c, poll_due))
+				return;
 		}
 		c->stop = 0;
-		run_block(c);
+		struct block *b = next_block(c, prev, prev_stop);
+		run_block(c, b);
 		if (c->stop & STOP_EXIT)
 			return;
+		prev_stop = c->stop;
+		prev = b->valid ? b : NULL;
 	}
 }
 

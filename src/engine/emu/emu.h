@@ -1,8 +1,22 @@
 /* The software CPU's private state and the interfaces between its files.
  *
+ * Design. A hand-written, table-driven decoder (decode.c) turns bytes into
+ * struct insn records: prefixes, opcode, ModRM/SIB/displacement, immediate,
+ * operand and address size, and the handler to run (common 32/64-bit
+ * register forms get specialized handlers). Records are kept in blocks of
+ * straight-line code (block.c), cached per guest-physical page and decode
+ * mode, found through a per-vCPU linear-RIP cache and chained to the block
+ * that followed last time; a write to a page holding code (through any
+ * mapping, by any CPU access, or announced by the machine) drops the
+ * page's blocks, so self-modifying code stays correct. Arithmetic flags are
+ * lazy (alu.c): the last operation's kind, operands and result stand in for
+ * CF/PF/AF/ZF/SF/OF until something reads them. Memory goes through a
+ * software TLB (mmu.c) holding host pointers for RAM; anything else is an
+ * MMIO exit. Faults unwind with longjmp to the run loop (emu.c), which
+ * delivers them (except.c); RIP moves only when an instruction retires.
+ *
  * The vCPU keeps the canonical struct cpu_state as its register file, so
- * get_state/set_state are copies; the only state kept apart is what makes
- * execution fast: lazy arithmetic flags, the TLB, decoded blocks. */
+ * get_state/set_state are copies. */
 #ifndef POPEK_EMU_H
 #define POPEK_EMU_H
 
@@ -94,6 +108,10 @@ struct block {
 	bool valid;
 	struct block *hnext, *pnext;
 	struct insn *insn;
+	/* the block that followed last time, reused while nothing that could
+	 * change the mapping or the mode happened in between */
+	struct block *chain;
+	uint64_t chain_rip, chain_tlb_gen, chain_vm_gen;
 };
 
 /* A per-vCPU direct-mapped cache from linear RIP to block, in front of the
@@ -155,7 +173,9 @@ struct emu_cpu {
 	atomic_int irq;             /* external vector + 1, 0 none */
 	atomic_int nmi;
 	bool irq_maybe;             /* ask the machine's controllers at the next boundary */
-	unsigned poll_blocks;
+	unsigned countdown;          /* blocks until the next controller poll */
+	unsigned slices;
+	atomic_int attention;        /* another thread wants the run loop to look */
 	bool was_open;
 	bool holds_lock;            /* this run() holds the VM's big lock */
 	bool dbg_active;            /* DR7 enables a breakpoint: instructions run one by one */
@@ -272,6 +292,16 @@ void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osiz
 void far_return(struct emu_cpu *c, int osize, uint16_t pop_extra);
 void do_iret(struct emu_cpu *c, int osize);
 
+/* ---- task.c */
+#define TASK_JMP 0
+#define TASK_CALL 1
+#define TASK_IRET 2
+#define TASK_INT 3
+/* Switches to the task of TSS descriptor lo (selector sel); ret is the EIP
+ * saved for the outgoing task. */
+void task_switch(struct emu_cpu *c, uint16_t sel, uint64_t lo, int source, uint64_t ret,
+		 bool has_err, uint32_t err);
+
 /* ---- alu.c */
 uint64_t get_flags(struct emu_cpu *c);
 void set_flags(struct emu_cpu *c, uint64_t f);
@@ -346,5 +376,23 @@ void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4]);
 /* Handler table lookup, filled by decode.c from the families' tables. */
 extern insn_fn op_table[0x400];
 void ops_ud(struct emu_cpu *c, const struct insn *i);
+
+/* Each family fills its opcodes into the table; the _fast ones return a
+ * specialized handler for a decoded form, or NULL. */
+void alu_register(insn_fn *t);
+void datamov_register(insn_fn *t);
+void control_register(insn_fn *t);
+void string_register(insn_fn *t);
+void system_register(insn_fn *t);
+void io_register(insn_fn *t);
+void fpu_register(insn_fn *t);
+void sse_register(insn_fn *t);
+insn_fn alu_fast(struct insn *i);
+insn_fn datamov_fast(struct insn *i);
+
+/* Shared between families. */
+void alu_incdec_rm(struct emu_cpu *c, const struct insn *i, int size);  /* FF /0 /1 */
+void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret);
+void fpu_grp15(struct emu_cpu *c, const struct insn *i);  /* FXSAVE FXRSTOR LDMXCSR STMXCSR */
 
 #endif

@@ -1,6 +1,8 @@
 /* Exceptions and interrupts: raising a fault out of an instruction, the
  * double- and triple-fault rules, and delivery through the IVT (real mode)
  * or the IDT (protected mode, long mode). */
+#include <string.h>
+
 #include "engine/emu/emu.h"
 
 void raise_fault(struct emu_cpu *c, int vec, bool has_err, uint32_t err)
@@ -93,7 +95,11 @@ static void read_gate(struct emu_cpu *c, int vec, int kind, struct gate *g)
 		if (g->type != 0xe && g->type != 0xf)
 			raise_gp(c, ierr);
 	} else if (g->type == 5) {
-		emu_internal(c, "task gates are not implemented");
+		if (kind == EV_SOFT && g->dpl < c->cpl)
+			raise_gp(c, ierr);
+		if (!((lo >> 47) & 1))
+			raise_fault(c, 11, true, ierr);
+		return;  /* the caller switches tasks */
 	} else if (g->type != 6 && g->type != 7 && g->type != 0xe && g->type != 0xf) {
 		raise_gp(c, ierr);
 	}
@@ -168,18 +174,44 @@ static void deliver_protected(struct emu_cpu *c, int vec, int kind, bool has_err
 {
 	struct gate g;
 	read_gate(c, vec, kind, &g);
-	if (c->v86)
-		emu_internal(c, "interrupts from virtual-8086 mode are not implemented");
+	if (g.type == 5) {
+		uint64_t tlo;
+		if ((g.sel & 4) || !read_descriptor(c, g.sel, &tlo, NULL, false, 13))
+			raise_fault(c, 10, true, g.sel & 0xfffc);
+		task_switch(c, g.sel, tlo, TASK_INT, ret, has_err, err);
+		return;
+	}
 	int gsize = (g.type & 8) ? 4 : 2;
 	bool conforming = g.code.type & 4;
 	int new_cpl = conforming ? c->cpl : g.code.dpl;
 	uint64_t f = get_flags(c);
 	uint16_t old_ss = c->s.seg[SEG_SS].selector, old_cs = c->s.seg[SEG_CS].selector;
 	uint64_t old_sp = c->s.gpr[RSP];
+	bool from_v86 = c->v86;
+	if (from_v86 && (new_cpl != 0 || conforming))
+		raise_gp(c, g.sel & 0xfffc);
 	if (new_cpl < c->cpl) {
 		/* inner privilege: the stack comes from the TSS */
+		uint16_t old_seg[4] = { c->s.seg[SEG_GS].selector, c->s.seg[SEG_FS].selector,
+					c->s.seg[SEG_DS].selector, c->s.seg[SEG_ES].selector };
+		if (from_v86) {
+			/* leave VM first so the ring-0 stack loads as protected mode */
+			c->s.rflags &= ~(uint64_t)RFLAGS_VM;
+			emu_update_mode(c);
+		}
 		load_inner_stack(c, new_cpl);
 		emu_update_mode(c);
+		if (from_v86) {
+			/* the v86 data segments go on the stack and become null */
+			for (int k = 0; k < 4; k++)
+				push(c, 4, old_seg[k]);
+			static const int segs[4] = { SEG_GS, SEG_FS, SEG_DS, SEG_ES };
+			for (int k = 0; k < 4; k++) {
+				struct segment *s = &c->s.seg[segs[k]];
+				memset(s, 0, sizeof(*s));
+				s->unusable = 1;
+			}
+		}
 		push(c, gsize, old_ss);
 		push(c, gsize, old_sp);
 	}

@@ -626,7 +626,6 @@ static void op_wait(struct emu_cpu *c, const struct insn *i)
 	check_nm(c, true);
 }
 
-void fpu_grp15(struct emu_cpu *c, const struct insn *i);
 void fpu_grp15(struct emu_cpu *c, const struct insn *i)
 {
 	int sub = i->reg & 7;

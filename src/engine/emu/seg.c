@@ -279,8 +279,23 @@ static void through_gate(struct emu_cpu *c, uint16_t gsel, uint64_t glo, bool ca
 {
 	int type = (glo >> 40) & 0xf, gdpl = (glo >> 45) & 3;
 	bool lm = c->long_mode;
-	if (type == 5 || type == 9 || type == 1)
-		emu_internal(c, "task switches are not implemented");
+	if (!lm && (type == 5 || type == 9 || type == 1)) {
+		/* a task: through a task gate or straight to an available TSS */
+		if (gdpl < c->cpl || gdpl < (gsel & 3))
+			raise_gp(c, gsel & 0xfffc);
+		if (!((glo >> 47) & 1))
+			raise_fault(c, 11, true, gsel & 0xfffc);
+		uint16_t tsel = gsel;
+		uint64_t tlo = glo;
+		if (type == 5) {
+			tsel = (glo >> 16) & 0xffff;
+			if ((tsel & 4) || !read_descriptor(c, tsel, &tlo, NULL, false, 13))
+				raise_gp(c, tsel & 0xfffc);
+		}
+		task_switch(c, tsel, tlo, call ? TASK_CALL : TASK_JMP, c->next_rip, false, 0);
+		c->stop |= STOP_BLOCK;
+		return;
+	}
 	if (!(type == 0xc || (!lm && type == 4)))
 		raise_gp(c, gsel & 0xfffc);
 	if (gdpl < c->cpl || gdpl < (gsel & 3))
@@ -473,7 +488,6 @@ static uint64_t writable_flags(struct emu_cpu *c, int osize, bool iret)
 	return m;
 }
 
-void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret);
 void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret)
 {
 	uint64_t m = writable_flags(c, osize, iret);
@@ -483,9 +497,8 @@ void write_flags_popf(struct emu_cpu *c, uint64_t v, int osize, bool iret)
 	update_mem_hooks(c);
 }
 
-/* IRET with NT returns to the task named by the TSS back link. The link
- * is checked as the SDM says (#TS for a bad one); the switch itself is not
- * implemented yet. */
+/* IRET with NT returns to the task named by the TSS back link, checked as
+ * the SDM says (#TS for a bad one). */
 static void iret_to_link(struct emu_cpu *c)
 {
 	const struct segment *tr = &c->s.seg[SEG_TR];
@@ -499,12 +512,46 @@ static void iret_to_link(struct emu_cpu *c)
 		raise_fault(c, 10, true, link & 0xfffc);
 	if (!((lo >> 47) & 1))
 		raise_fault(c, 11, true, link & 0xfffc);
-	emu_internal(c, "task switches are not implemented");
+	task_switch(c, link, lo, TASK_IRET, c->next_rip, false, 0);
+}
+
+/* Virtual-8086 segment registers: real-mode bases, 64 KiB, DPL 3. */
+static void v86_seg(struct segment *s, uint16_t sel, bool code)
+{
+	s->selector = sel;
+	s->base = (uint64_t)sel << 4;
+	s->limit = 0xffff;
+	s->type = code ? 0xb : 3;
+	s->s = 1;
+	s->dpl = 3;
+	s->present = 1;
+	s->l = s->db = s->g = 0;
+	s->unusable = 0;
+}
+
+/* IRET at CPL 0 with EFLAGS.VM set in the image: into virtual-8086 mode,
+ * popping the rest of the frame (ESP, SS, ES, DS, FS, GS). */
+static void iret_to_v86(struct emu_cpu *c, uint64_t ip, uint16_t cs, uint64_t fl)
+{
+	uint32_t esp = pop(c, 4);
+	uint16_t ss = pop(c, 4), es = pop(c, 4), ds = pop(c, 4), fs = pop(c, 4), gs = pop(c, 4);
+	set_flags(c, (fl & 0x3f7fd7) | RFLAGS_FIXED | RFLAGS_VM);
+	v86_seg(&c->s.seg[SEG_CS], cs, true);
+	v86_seg(&c->s.seg[SEG_SS], ss, false);
+	v86_seg(&c->s.seg[SEG_ES], es, false);
+	v86_seg(&c->s.seg[SEG_DS], ds, false);
+	v86_seg(&c->s.seg[SEG_FS], fs, false);
+	v86_seg(&c->s.seg[SEG_GS], gs, false);
+	c->s.gpr[RSP] = esp;
+	c->next_rip = ip & 0xffff;
+	emu_update_mode(c);
 }
 
 void do_iret(struct emu_cpu *c, int osize)
 {
-	if (!c->pe) {
+	if (!c->pe || c->v86) {
+		/* real mode, or virtual-8086 mode with IOPL 3 (checked by the
+		 * caller): VM and IOPL are out of reach of the popped image */
 		uint64_t ip = pop(c, osize);
 		uint16_t sel = pop(c, osize);
 		uint64_t fl = pop(c, osize);
@@ -515,16 +562,19 @@ void do_iret(struct emu_cpu *c, int osize)
 		c->stop |= STOP_BLOCK;
 		return;
 	}
-	if (c->v86)
-		emu_internal(c, "IRET in virtual-8086 mode is not implemented");
-	if ((c->s.rflags & RFLAGS_NT) && !c->long_mode)
+	if ((c->s.rflags & RFLAGS_NT) && !c->long_mode) {
 		iret_to_link(c);
+		c->stop |= STOP_BLOCK;
+		return;
+	}
 	uint64_t sp = c->s.gpr[RSP];
 	uint64_t ip = pop(c, osize);
 	uint16_t sel = pop(c, osize);
 	uint64_t fl = pop(c, osize);
-	if ((fl & RFLAGS_VM) && c->cpl == 0 && !c->long_mode)
-		emu_internal(c, "IRET to virtual-8086 mode is not implemented");
+	if ((fl & RFLAGS_VM) && c->cpl == 0 && !c->long_mode && osize == 4) {
+		iret_to_v86(c, ip, sel, fl);
+		return;
+	}
 	int rpl = sel & 3;
 	if ((sel & 0xfffc) == 0 || rpl < c->cpl) {
 		c->s.gpr[RSP] = sp;

@@ -239,6 +239,11 @@ static int gpr_size(const struct insn *i)
 	return (i->rex & 8) ? 8 : 4;
 }
 
+static void mmx_enter(struct emu_cpu *c);
+static uint64_t mm_get(struct emu_cpu *c, int n);
+static void mm_set(struct emu_cpu *c, int n, uint64_t v);
+static uint64_t mm_src(struct emu_cpu *c, const struct insn *i);
+
 /* ---- the families */
 
 static void sse_moves(struct emu_cpu *c, const struct insn *i, int op)
@@ -333,7 +338,18 @@ static void sse_moves(struct emu_cpu *c, const struct insn *i, int op)
 			mem_write(c, i->seg, insn_ea(c, i), sz, d->q[0]);
 		return;
 	}
-	case 0xd6: { /* MOVQ xmm/m64, xmm */
+	case 0xd6: { /* MOVQ xmm/m64, xmm; MOVDQ2Q; MOVQ2DQ */
+		if ((pf == 0xf2 || pf == 0xf3) && i->mod == 3) {
+			mmx_enter(c);
+			if (pf == 0xf2) {
+				mm_set(c, i->reg, xreg(c, i->rm)->q[0]);
+			} else {
+				xmm_t *x = xreg(c, i->reg);
+				x->q[0] = mm_get(c, i->rm);
+				x->q[1] = 0;
+			}
+			return;
+		}
 		if (pf != 0x66)
 			raise_ud(c);
 		if (i->mod == 3) {
@@ -685,9 +701,23 @@ static void sse_cvt(struct emu_cpu *c, const struct insn *i, int op)
 	int pf = i->opsel;
 	xmm_t *d = xreg(c, i->reg);
 	switch (op) {
-	case 0x2a: { /* CVTSI2SS/SD */
-		if (pf != 0xf3 && pf != 0xf2)
-			raise_ud(c);
+	case 0x2a: { /* CVTSI2SS/SD; CVTPI2PS/PD from MMX */
+		if (!pf || pf == 0x66) {
+			uint64_t v = i->mod == 3 ? (mmx_enter(c), mm_get(c, i->rm))
+						 : mem_read(c, i->seg, insn_ea(c, i), 8);
+			int32_t lo = (int32_t)v, hi = (int32_t)(v >> 32);
+			mx_begin(c);
+			if (pf == 0x66) {
+				d->g[0] = lo;
+				d->g[1] = hi;
+			} else {
+				volatile float a = (float)lo, b = (float)hi;
+				d->f[0] = a;
+				d->f[1] = b;
+			}
+			mx_end(c);
+			return;
+		}
 		int sz = gpr_size(i);
 		int64_t v = (int64_t)sext(i->mod == 3 ? reg_read(c, i->rm, sz, true)
 						     : mem_read(c, i->seg, insn_ea(c, i), sz), sz);
@@ -702,9 +732,16 @@ static void sse_cvt(struct emu_cpu *c, const struct insn *i, int op)
 		mx_end(c);
 		return;
 	}
-	case 0x2c: case 0x2d: { /* CVT(T)SS2SI / CVT(T)SD2SI */
-		if (pf != 0xf3 && pf != 0xf2)
-			raise_ud(c);
+	case 0x2c: case 0x2d: { /* CVT(T)SS2SI / CVT(T)SD2SI; CVT(T)PS2PI / CVT(T)PD2PI */
+		if (!pf || pf == 0x66) {
+			xmm_t s = src_operand(c, i, pf == 0x66 ? 16 : 8, pf == 0x66);
+			double a = pf == 0x66 ? s.g[0] : s.f[0], b = pf == 0x66 ? s.g[1] : s.f[1];
+			uint32_t lo = (uint32_t)cvt_to_int(c, a, 4, op == 0x2c);
+			uint32_t hi = (uint32_t)cvt_to_int(c, b, 4, op == 0x2c);
+			mmx_enter(c);
+			mm_set(c, i->reg, (uint64_t)hi << 32 | lo);
+			return;
+		}
 		xmm_t s = src_operand(c, i, pf == 0xf2 ? 8 : 4, false);
 		double v = pf == 0xf2 ? s.g[0] : s.f[0];
 		int sz = gpr_size(i);
@@ -1099,7 +1136,6 @@ static void op_sse(struct emu_cpu *c, const struct insn *i)
 	}
 }
 
-void sse_register(insn_fn *t);
 void sse_register(insn_fn *t)
 {
 	static const uint8_t ops[] = {

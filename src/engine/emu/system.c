@@ -705,7 +705,6 @@ static void op_sysexit(struct emu_cpu *c, const struct insn *i)
 }
 
 /* 0F AE: fences, CLFLUSH, and the MXCSR/FXSAVE forms (fpu.c) */
-void fpu_grp15(struct emu_cpu *c, const struct insn *i);
 
 static void op_grp15(struct emu_cpu *c, const struct insn *i)
 {
