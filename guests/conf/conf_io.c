@@ -138,9 +138,12 @@ static void section_mmio(void)
 	check_eq("mmio_cross_page_read32", M32(0xffe), 0x87654321);
 	static const char msg[8] = "popek!!";
 	char back[8];
-	__asm__ volatile("cld; rep movsb" : : "S"(msg), "D"(MMIO_TEST + 0x100), "c"(8) : "memory");
+	uint32_t si = (uint32_t)(uintptr_t)msg, di = MMIO_TEST + 0x100, cx = 8;
+	/* REP MOVSB advances ESI/EDI and counts ECX down: they are outputs too. */
+	__asm__ volatile("cld; rep movsb" : "+S"(si), "+D"(di), "+c"(cx) : : "memory");
 	check_eq("mmio_rep_movsb_write", M32(0x100), 0x65706f70);
-	__asm__ volatile("cld; rep movsb" : : "S"(MMIO_TEST + 0x100), "D"(back), "c"(8) : "memory");
+	si = MMIO_TEST + 0x100, di = (uint32_t)(uintptr_t)back, cx = 8;
+	__asm__ volatile("cld; rep movsb" : "+S"(si), "+D"(di), "+c"(cx) : : "memory");
 	check_eq("mmio_rep_movsb_read", memcmp(back, msg, 8), 0);
 }
 

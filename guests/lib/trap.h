@@ -33,13 +33,21 @@ struct trap_info {
 extern volatile struct trap_info trap_last;
 extern volatile uint32_t trap_armed, trap_resume, trap_insn;
 
-#define TRY(insns, ...)                                  \
-	__asm__ volatile("movl $-1, trap_last\n\t"        \
-			 "movl $3f, trap_insn\n\t"        \
-			 "movl $4f, trap_resume\n\t"      \
-			 "movl $1, trap_armed\n\t"        \
-			 "3:\n\t" insns "\n4:\n\t"        \
-			 "movl $0, trap_armed" __VA_ARGS__)
+/* The barriers around the asm matter: the instructions under test read
+ * memory the check prepared (a TSS, a descriptor) and the handler writes
+ * trap_last, neither of which the asm's operand lists name. Without them
+ * the compiler may sink or drop those stores. */
+#define TRY(insns, ...)                                          \
+	do {                                                     \
+		__asm__ volatile("" ::: "memory");               \
+		__asm__ volatile("movl $-1, trap_last\n\t"        \
+				 "movl $3f, trap_insn\n\t"        \
+				 "movl $4f, trap_resume\n\t"      \
+				 "movl $1, trap_armed\n\t"        \
+				 "3:\n\t" insns "\n4:\n\t"        \
+				 "movl $0, trap_armed" __VA_ARGS__); \
+		__asm__ volatile("" ::: "memory");               \
+	} while (0)
 
 typedef void (*trap_handler)(struct trap_frame *f);
 
