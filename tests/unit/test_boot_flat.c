@@ -1,7 +1,6 @@
 /* Flat binaries (--load ADDR) in real and 32-bit mode, and the one-line
  * errors boot_load gives for files that are missing, empty, a directory
  * or not a kernel at all. */
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,31 +10,11 @@
 #include "boot/boot_layout.h"
 #include "boot/mptable.h"
 #include "check.h"
+#include "scratch_dir.h"
 
-static char dir[64];
 static struct guest_mem m;
 static struct cpu_state s;
 static char err[256];
-
-static const char *write_file(const char *name, const void *data, size_t len)
-{
-	static char paths[8][128];
-	static int next;
-	char *path = paths[next++ % 8];
-	snprintf(path, 128, "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (f) {
-		fwrite(data, 1, len, f);
-		fclose(f);
-	}
-	return path;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
 
 static int flat(const char *path, uint64_t addr, enum flat_mode mode)
 {
@@ -62,7 +41,7 @@ static void check_real(const char *bin, uint64_t addr, uint16_t cs, uint16_t ip)
 
 static void test_flat(void)
 {
-	const char *bin = write_file("flat.bin", "\xf4\xeb\xfd\x90\xcc", 5);
+	const char *bin = scratch_file("flat.bin", "\xf4\xeb\xfd\x90\xcc", 5);
 	check_real(bin, 0x7c00, 0, 0x7c00);
 	check_real(bin, 0x10000, 0x1000, 0);
 	check_real(bin, 0x12345, 0x1234, 5);
@@ -99,27 +78,27 @@ static void test_file_errors(void)
 	      "file: missing kernel message (%s)", err);
 	CHECK(strchr(err, '\n') == NULL, "file: message is one line");
 
-	c.kernel = dir;
+	c.kernel = scratch_dir;
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "file: directory rejected");
 	CHECK_STR_CONTAINS(err, "is a directory", "file: directory message");
 
-	c.kernel = write_file("empty", "", 0);
+	c.kernel = scratch_file("empty", "", 0);
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "file: empty kernel rejected");
 	CHECK_STR_CONTAINS(err, "is empty", "file: empty message");
 
 	static char junk[10000];
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)(i * 13 + 7);
-	c.kernel = write_file("junk", junk, sizeof(junk));
+	c.kernel = scratch_file("junk", junk, sizeof(junk));
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "file: garbage rejected");
 	CHECK_STR_CONTAINS(err, "not a kernel popek knows (no multiboot header, no Linux setup header, "
 			   "not an ELF64)", "file: garbage message");
 
-	c.kernel = write_file("tiny", "\x7f" "ELF", 4);
+	c.kernel = scratch_file("tiny", "\x7f" "ELF", 4);
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "file: 4-byte ELF stub rejected");
 
 	if (geteuid() != 0) {
-		const char *p = write_file("noread", "x", 1);
+		const char *p = scratch_file("noread", "x", 1);
 		chmod(p, 0);
 		c.kernel = p;
 		CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "file: unreadable kernel rejected");
@@ -136,7 +115,7 @@ static void test_file_errors(void)
 	char e[256];
 	if (guest_mem_init(&small, 1 * MiB, e, sizeof(e)) == 0) {
 		static char big[2 * 1024 * 1024];
-		c.kernel = write_file("big", big, sizeof(big));
+		c.kernel = scratch_file("big", big, sizeof(big));
 		CHECK(boot_load(&small, &c, &s, err, sizeof(err)) < 0, "file: kernel larger than RAM rejected");
 		CHECK_STR_CONTAINS(err, "more than guest memory", "file: larger than RAM message");
 		guest_mem_free(&small);
@@ -148,11 +127,8 @@ static void test_file_errors(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/popek-boot-flat-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		printf("FAIL test directory: mkdtemp failed\n");
+	if (scratch_make("boot-flat") != 0)
 		return 1;
-	}
 	char e[256];
 	if (guest_mem_init(&m, 32 * MiB, e, sizeof(e)) != 0) {
 		printf("SKIP flat: %s\n", e);
@@ -161,6 +137,6 @@ int main(void)
 	test_flat();
 	test_file_errors();
 	guest_mem_free(&m);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	scratch_remove();
 	return CHECK_DONE();
 }

@@ -3,7 +3,6 @@
  * repeats). boot_load must answer each with success or one line of
  * error, never a crash (the sanitizers watch every access). */
 #include <elf.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +10,11 @@
 #include "boot/boot_layout.h"
 #include "boot/multiboot_header.h"
 #include "check.h"
+#include "scratch_dir.h"
 
 #define IMAGE 0x3000
 #define ROUNDS 600
 
-static char dir[64];
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint32_t next(void)
@@ -29,12 +28,6 @@ static uint32_t next(void)
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
 
 static void bzimage(uint8_t *b)
 {
@@ -136,11 +129,8 @@ static void mutate(uint8_t *b, int kind, size_t *len)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/popek-boot-hostile-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		printf("FAIL test directory: mkdtemp failed\n");
+	if (scratch_make("boot-hostile") != 0)
 		return 1;
-	}
 	struct guest_mem m;
 	char err[256];
 	if (guest_mem_init(&m, 64 * MiB, err, sizeof(err)) != 0) {
@@ -150,7 +140,7 @@ int main(void)
 	static const char *names[] = { "bzImage", "vmlinux", "multiboot ELF32", "multiboot a.out" };
 	void (*build[])(uint8_t *) = { bzimage, vmlinux, mb_elf, mb_aout };
 	char path[128];
-	snprintf(path, sizeof(path), "%s/image", dir);
+	snprintf(path, sizeof(path), "%s/image", scratch_dir);
 	for (int kind = 0; kind < 4; kind++) {
 		int ok = 0, refused = 0, bad_msg = 0;
 		for (int round = 0; round < ROUNDS; round++) {
@@ -180,6 +170,6 @@ int main(void)
 		CHECK_EQ(bad_msg, 0, "hostile %s: every refusal has a one-line message", names[kind]);
 	}
 	guest_mem_free(&m);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	scratch_remove();
 	return CHECK_DONE();
 }

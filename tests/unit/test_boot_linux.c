@@ -2,7 +2,6 @@
  * good and broken in each way the loader must catch), the zero page it
  * gets, an ELF64 vmlinux, and a real Debian kernel when one is around. */
 #include <elf.h>
-#include <ftw.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,32 +14,12 @@
 #include "boot/linux_params.h"
 #include "boot/linux_vmlinux.h"
 #include "check.h"
+#include "scratch_dir.h"
 
-static char dir[64];
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-static const char *write_file(const char *name, const void *data, size_t len)
-{
-	static char paths[8][128];
-	static int next;
-	char *path = paths[next++ % 8];
-	snprintf(path, 128, "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (f) {
-		fwrite(data, 1, len, f);
-		fclose(f);
-	}
-	return path;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
 
 #define PAYLOAD 8192
 #define INIT_SIZE (8 * MiB)
@@ -204,8 +183,8 @@ static void test_bzimage_load(void)
 	static uint8_t b[5 * 512 + PAYLOAD];
 	size_t len = make_bzimage(b, 4);
 	static const char rd[] = "\x1f\x8b\x08\x00 pretend gzip cpio 070701";
-	struct boot_config c = { .kernel = write_file("bzImage", b, len),
-				 .initrd = write_file("initrd.gz", rd, sizeof(rd)),
+	struct boot_config c = { .kernel = scratch_file("bzImage", b, len),
+				 .initrd = scratch_file("initrd.gz", rd, sizeof(rd)),
 				 .cmdline = "console=ttyS0 quiet", .ncpus = 2 };
 	struct guest_mem m;
 	struct cpu_state s;
@@ -230,7 +209,7 @@ static void test_bzimage_load(void)
 
 	/* 26 MiB: the kernel fits (16 + 8 MiB), a 3 MiB initrd does not. */
 	static uint8_t big[3 * MiB];
-	c.initrd = write_file("big.initrd", big, sizeof(big));
+	c.initrd = scratch_file("big.initrd", big, sizeof(big));
 	if (!mem(&m, 26 * MiB))
 		return;
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "bzImage: initrd that does not fit rejected");
@@ -285,7 +264,7 @@ static void test_vmlinux(void)
 {
 	static uint8_t b[0x2000];
 	size_t len = make_vmlinux(b, sizeof(b));
-	struct boot_config c = { .kernel = write_file("vmlinux", b, len), .cmdline = "root=/dev/vda", .ncpus = 1 };
+	struct boot_config c = { .kernel = scratch_file("vmlinux", b, len), .cmdline = "root=/dev/vda", .ncpus = 1 };
 	struct guest_mem m;
 	struct cpu_state s;
 	char err[256] = "";
@@ -314,28 +293,28 @@ static void test_vmlinux(void)
 	uint8_t bad[0x2000];
 	memcpy(bad, b, len);
 	put64(bad + 64 + 8, 0x1800);   /* segment runs past the end */
-	c.kernel = write_file("vmlinux-badseg", bad, len);
+	c.kernel = scratch_file("vmlinux-badseg", bad, len);
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "vmlinux: segment beyond file end rejected");
 	CHECK_STR_CONTAINS(err, "beyond the end of the file", "vmlinux: segment beyond file end message");
 	memcpy(bad, b, len);
 	put64(bad + 32, 0x1ff0);       /* program headers past the end */
-	c.kernel = write_file("vmlinux-badph", bad, len);
+	c.kernel = scratch_file("vmlinux-badph", bad, len);
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "vmlinux: phdr beyond file end rejected");
 	CHECK_STR_CONTAINS(err, "program headers", "vmlinux: phdr beyond file end message");
 	memcpy(bad, b, len);
 	put64(bad + 64 + 24, 0x80000000ull);  /* not RAM in a 64 MiB guest */
 	put64(bad + 24, 0x80000000ull);
-	c.kernel = write_file("vmlinux-high", bad, len);
+	c.kernel = scratch_file("vmlinux-high", bad, len);
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "vmlinux: segment outside RAM rejected");
 	CHECK_STR_CONTAINS(err, "not in guest RAM", "vmlinux: segment outside RAM message");
 	memcpy(bad, b, len);
 	put64(bad + 24, 0x5000000);
-	c.kernel = write_file("vmlinux-entry", bad, len);
+	c.kernel = scratch_file("vmlinux-entry", bad, len);
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "vmlinux: entry outside segments rejected");
 	memcpy(bad, b, len);
 	put64(bad + 64 + 24, 0x10000);
 	put64(bad + 24, 0x10000);
-	c.kernel = write_file("vmlinux-low", bad, len);
+	c.kernel = scratch_file("vmlinux-low", bad, len);
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "vmlinux: segment below 1 MiB rejected");
 	guest_mem_free(&m);
 }
@@ -413,7 +392,7 @@ static void test_real_kernel(void)
 	static const char rd[] = "\x1f\x8b\x08\x00 pretend initrd";
 	const char *initrd = access("cache/reference/initramfs.cpio.gz", R_OK) == 0
 				     ? "cache/reference/initramfs.cpio.gz"
-				     : write_file("real.initrd", rd, sizeof(rd));
+				     : scratch_file("real.initrd", rd, sizeof(rd));
 	struct boot_config c = { .kernel = k, .initrd = initrd,
 				 .cmdline = "console=ttyS0 panic=-1", .ncpus = 2 };
 	struct guest_mem m;
@@ -437,16 +416,13 @@ static void test_real_kernel(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/popek-boot-linux-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		printf("FAIL test directory: mkdtemp failed\n");
+	if (scratch_make("boot-linux") != 0)
 		return 1;
-	}
 	test_header();
 	test_bzimage_load();
 	test_vmlinux();
 	test_real_kernel();
 	test_real_vmlinux();
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	scratch_remove();
 	return CHECK_DONE();
 }

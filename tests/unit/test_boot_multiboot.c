@@ -2,7 +2,6 @@
  * here, the information structure they get, the entry state the spec
  * promises, and the header checks. */
 #include <elf.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,31 +11,11 @@
 #include "boot/multiboot_header.h"
 #include "boot/multiboot_info.h"
 #include "check.h"
+#include "scratch_dir.h"
 
-static char dir[64];
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-
-static const char *write_file(const char *name, const void *data, size_t len)
-{
-	static char paths[8][128];
-	static int next;
-	char *path = paths[next++ % 8];
-	snprintf(path, 128, "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (f) {
-		fwrite(data, 1, len, f);
-		fclose(f);
-	}
-	return path;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
 
 static void put_header(uint8_t *p, uint32_t flags)
 {
@@ -99,7 +78,7 @@ static char err[256];
 static int load(const char *name, const uint8_t *b, size_t len, const char *initrd,
 		const char *cmdline)
 {
-	struct boot_config c = { .kernel = write_file(name, b, len), .initrd = initrd,
+	struct boot_config c = { .kernel = scratch_file(name, b, len), .initrd = initrd,
 				 .cmdline = cmdline, .ncpus = 1 };
 	err[0] = 0;
 	return boot_load(&m, &c, &s, err, sizeof(err));
@@ -172,7 +151,7 @@ static void test_elf32(void)
 	static uint8_t b[KSIZE];
 	size_t len = make_elf32(b);
 	static const char rd[] = "module data";
-	const char *rdp = write_file("mod.bin", rd, sizeof(rd));
+	const char *rdp = scratch_file("mod.bin", rd, sizeof(rd));
 	int r = load("elf32.kernel", b, len, rdp, "hello world");
 	CHECK(r == 0, "elf32: loads (%s)", err);
 	if (r != 0)
@@ -182,7 +161,7 @@ static void test_elf32(void)
 	const uint8_t *bss = gpa_ptr(&m, MiB + 0x2000, 0x3000);
 	CHECK(bss[0] == 0 && bss[0x2fff] == 0, "elf32: BSS zeroed");
 	char path[128];
-	snprintf(path, sizeof(path), "%s/elf32.kernel", dir);
+	snprintf(path, sizeof(path), "%s/elf32.kernel", scratch_dir);
 	check_info(path, "hello world", rdp, rd, sizeof(rd), MiB + 0x5000, "elf32");
 	CHECK(s.gpr[RSP] != 0, "elf32: a usable stack");
 }
@@ -228,11 +207,11 @@ static void test_aout(void)
 	const uint8_t *bss = gpa_ptr(&m, 0x200000 + KSIZE, 0x2000);
 	CHECK(bss[0] == 0 && bss[0x1fff] == 0, "aout: BSS zeroed to bss_end_addr");
 	char path[128];
-	snprintf(path, sizeof(path), "%s/aout.kernel", dir);
+	snprintf(path, sizeof(path), "%s/aout.kernel", scratch_dir);
 	check_info(path, "", NULL, NULL, 0, 0, "aout");
 
 	static const char rd[4097] = "a module of a page and a byte";
-	const char *rdp = write_file("mod2.bin", rd, sizeof(rd));
+	const char *rdp = scratch_file("mod2.bin", rd, sizeof(rd));
 	r = load("aout.kernel", b, len, rdp, "x=1");
 	CHECK(r == 0, "aout with module: loads (%s)", err);
 	if (r == 0)
@@ -331,11 +310,8 @@ static void test_elf32_errors(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/popek-boot-mb-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		printf("FAIL test directory: mkdtemp failed\n");
+	if (scratch_make("boot-mb") != 0)
 		return 1;
-	}
 	char e[256];
 	if (guest_mem_init(&m, 32 * MiB, e, sizeof(e)) != 0) {
 		printf("SKIP multiboot: %s\n", e);
@@ -347,6 +323,6 @@ int main(void)
 	test_aout_errors();
 	test_elf32_errors();
 	guest_mem_free(&m);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	scratch_remove();
 	return CHECK_DONE();
 }
