@@ -47,12 +47,14 @@ unit: $(UNIT_BIN)
 setup:
 	@scripts/setup
 
+JOBS := -j$(shell nproc 2>/dev/null || echo 2)
+
 run: setup
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory $(JOBS) all guests
 	@scripts/main-job
 
 test: setup
-	@$(MAKE) --no-print-directory all unit guests
+	@$(MAKE) --no-print-directory $(JOBS) all unit guests
 	@tests/run
 
 clean:
