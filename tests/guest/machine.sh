@@ -17,6 +17,17 @@ expect_status "cli/unknown-engine" 2 "$POPEK" run -k "$G/hello.elf" --engine vmw
 "$POPEK" run -k "$tmp/none" 2>&1 | grep -q "cannot read '$tmp/none'" && pass "cli/missing-kernel-says-which" ||
 	fail "cli/missing-kernel-says-which"
 
+# No permission on /dev/kvm: one clear line and the engine-unavailable status.
+if [ "$(id -u)" = 0 ] && [ -e /dev/kvm ] && command -v runuser >/dev/null &&
+	! runuser -u nobody -- test -r /dev/kvm -a -w /dev/kvm 2>/dev/null &&
+	runuser -u nobody -- test -x "$POPEK" 2>/dev/null; then
+	out=$(runuser -u nobody -- "$POPEK" run --engine kvm -k "$G/hello.elf" 2>&1); st=$?
+	[ $st = 10 ] && grep -q "cannot open /dev/kvm: Permission denied" <<<"$out" &&
+		pass "cli/kvm-permission-denied" || fail "cli/kvm-permission-denied: status $st: $out"
+else
+	skip "cli/kvm-permission-denied: needs root, runuser and a /dev/kvm that nobody cannot open"
+fi
+
 if ! have_kvm; then
 	skip "machine/kvm-guests: $KVM_WHY"
 	finish
