@@ -1,9 +1,10 @@
 /* boot_load: read the kernel, tell which kind it is, write the platform
- * tables every guest gets, and hand over to that kind's loader. */
+ * tables every guest gets (MP and ACPI), and hand over to that kind's loader. */
 #include "boot/boot.h"
 
 #include <elf.h>
 
+#include "boot/acpi.h"
 #include "boot/boot_error.h"
 #include "boot/boot_file.h"
 #include "boot/elf_segments.h"
@@ -44,7 +45,8 @@ int boot_load(struct guest_mem *m, const struct boot_config *c, struct cpu_state
 	if (load == NULL)
 		boot_fail(err, n, "kernel '%s': not a kernel popek knows (no multiboot header, no Linux "
 			  "setup header, not an ELF64)", c->kernel);
-	else if (mptable_write(m, boot_ncpus(c), err, n) == 0)
+	else if (mptable_write(m, boot_ncpus(c), err, n) == 0 &&
+		 acpi_write(m, boot_ncpus(c), err, n) == 0)
 		r = load(m, c, &f, bsp, err, n);
 	boot_file_free(&f);
 	return r;

@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "boot/acpi.h"
 #include "boot/boot_layout.h"
 #include "boot/mptable.h"
 
@@ -23,6 +24,7 @@ const char *boot_area_conflict(uint64_t start, uint64_t end, int ncpus)
 		{ 0, BOOT_LOW_USED_END, "the BIOS data area, boot GDT, zero page, page tables and command line" },
 		{ BOOT_EBDA, BOOT_EBDA_END, "the EBDA (MP table)" },
 		{ BOOT_BIOS, bios_end, "the MP floating pointer in the BIOS area" },
+		{ BOOT_ACPI_RSDP, acpi_tables_end(ncpus), "the ACPI tables in the BIOS area" },
 	};
 	for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
 		if (start < areas[i].end && areas[i].start < end)

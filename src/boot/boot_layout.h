@@ -64,6 +64,20 @@
 #define BOOT_BIOS        0xf0000ull
 #define BOOT_BIOS_END    0x100000ull
 
+/* ACPI tables (acpi.c), in the BIOS area past the largest MP configuration
+ * table (254 vCPUs: 0xf0010-0xf14b4). The RSDP on a 16-byte boundary where a
+ * BIOS scan of 0xe0000-0xfffff finds it, the FACS on the 64-byte boundary
+ * it needs, the MADT last since its length grows with the vCPUs (2104 bytes
+ * for 254). */
+#define BOOT_ACPI_RSDP   0xf2000ull
+#define BOOT_ACPI_RSDT   0xf2040ull
+#define BOOT_ACPI_XSDT   0xf2080ull
+#define BOOT_ACPI_FACS   0xf2100ull
+#define BOOT_ACPI_FADT   0xf2140ull
+#define BOOT_ACPI_DSDT   0xf2280ull
+#define BOOT_ACPI_MADT   0xf2300ull
+#define BOOT_ACPI_END    0xf3000ull
+
 #define BOOT_KERNEL_DEFAULT 0x100000ull /* non-relocatable bzImage, 1 MiB */
 
 #endif

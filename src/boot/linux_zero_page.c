@@ -55,6 +55,9 @@ int linux_zero_page_write(const struct guest_mem *m, const struct setup_header *
 	loader_fields(&bp->hdr, rd);
 	/* The initrd lies below 4 GiB, so the ext_ fields (high halves) stay 0. */
 	bp->e820_entries = (uint8_t)e820_build(m, bp->e820_table, LINUX_E820_MAX);
+	/* Read by kernels from protocol 2.14 on; older ones find the RSDP by
+	 * scanning the BIOS area, where it is too. */
+	bp->acpi_rsdp_addr = BOOT_ACPI_RSDP;
 	int bad = gpa_write(m, BOOT_ZERO_PAGE, bp, sizeof(*bp)) < 0 || write_cmdline(m, cmdline) < 0;
 	free(bp);
 	if (bad)

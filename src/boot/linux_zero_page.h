@@ -15,7 +15,8 @@ void linux_vmlinux_header(struct setup_header *h);
 
 /* Builds the zero page at BOOT_ZERO_PAGE from the kernel's header: the
  * loader's fields (type_of_loader, loadflags, heap, command line at
- * BOOT_CMDLINE, initrd), vid_mode and the e820 table. The command line
+ * BOOT_CMDLINE, initrd), vid_mode, the e820 table and the ACPI RSDP
+ * address (BOOT_ACPI_RSDP, which boot_load has filled). The command line
  * must already be checked against cmdline_size. */
 int linux_zero_page_write(const struct guest_mem *m, const struct setup_header *h,
 			  const char *cmdline, const struct initrd *rd, char *err, size_t n);
