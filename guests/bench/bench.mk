@@ -1,0 +1,28 @@
+# The compute benchmark guest (guests/bench/, bench/README.md part d).
+# Included from bench/bench.mk, after guests/guests.mk, whose compiler flags,
+# runtime objects and obj32/obj64 pattern rules it reuses. Builds:
+#   build/guests/bench/compute.elf   multiboot ELF32 with a 64-bit half at 0x400000
+#   build/bench/compute-host         the same phases natively: reference checksums
+COMPUTE_ELF   := $(GB)/bench/compute.elf
+COMPUTE_HOST  := build/bench/compute-host
+COMPUTE_OBJ32 := $(GB)/obj32/bench/compute.c.o $(GB)/obj32/bench/compute_run.c.o $(GB)/obj32/bench/phases.c.o
+COMPUTE_OBJ64 := $(GB)/obj64/bench/compute64.c.o $(GB)/obj64/bench/compute_run.c.o $(GB)/obj64/bench/phases.c.o
+# The 64-bit half prints and nothing more: no report counters, no fault capture.
+COMPUTE_LIB64 := $(patsubst %,$(GB)/obj64/lib/%.c.o,printf serial string)
+
+guests: $(COMPUTE_ELF)
+
+$(GB)/bench/compute64.elf: $(COMPUTE_OBJ64) $(COMPUTE_LIB64) guests/lib/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_LD64) -o $@ $(filter %.o,$^)
+# guests.mk's %64.blob.o rule names files relative to build/guests, which
+# does not fit a subdirectory: this one works inside build/guests/bench.
+$(GB)/bench/compute64.blob.o: $(GB)/bench/compute64.bin
+	cd $(GB)/bench && objcopy -I binary -O elf32-i386 -B i386 \
+		--rename-section .data=.blob64,alloc,load,contents,code compute64.bin compute64.blob.o
+$(COMPUTE_ELF): $(COMPUTE_OBJ32) $(GB)/bench/compute64.blob.o $(GUEST_LIB32) guests/lib/guest.ld
+	$(GUEST_LD32) -o $@ $(filter %.o,$^)
+
+$(COMPUTE_HOST): guests/bench/compute_host.c guests/bench/phases.c guests/bench/phases.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -Iguests/bench guests/bench/compute_host.c guests/bench/phases.c -o $@
