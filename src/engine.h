@@ -38,6 +38,9 @@ struct engine {
 	/* Optional, for --stats: what the engine handled without popek seeing
 	 * it (e.g. HLT and I/O handled inside KVM). */
 	void (*print_stats)(struct vm *vm, int fd);
+	/* Optional: instructions retired by all vCPUs so far, the clock of a
+	 * --deterministic run. NULL: the engine cannot count them. */
+	uint64_t (*instructions)(const struct vm *vm);
 };
 
 extern const struct engine engine_kvm;

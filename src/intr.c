@@ -55,22 +55,59 @@ void intr_kick(struct vm *vm)
 	pthread_mutex_unlock(&vm->intr_lock);
 }
 
+/* Deterministic runs: with every vCPU halted nothing can happen before the
+ * next deadline, so the clock jumps there. True when it did (or had no
+ * need to); false when no timer is armed and only a device can wake us. */
+static bool skip_to(struct vm *vm, uint64_t deadline)
+{
+	if (deadline == UINT64_MAX || atomic_load(&vm->halted) < vm->ncpus)
+		return false;
+	pthread_mutex_lock(&vm->intr_lock);
+	uint64_t now = vm_now_ns(vm);
+	if (deadline > now)
+		atomic_fetch_add(&vm->skipped_ns, deadline - now);
+	pthread_mutex_unlock(&vm->intr_lock);
+	if (vm->intr && vm->intr->poll)
+		vm->intr->poll(vm);
+	return true;
+}
+
 void intr_wait(struct vcpu *cpu, uint64_t timeout_ns)
 {
 	struct vm *vm = cpu->vm;
-	if (vm->intr && vm->intr->poll)
-		vm->intr->poll(vm);
+	const struct intr_platform *p = vm->intr;
+	if (p && p->poll)
+		p->poll(vm);
 	if (intr_pending(cpu) >= 0 || atomic_load(&vm->stopping))
 		return;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	uint64_t ns = (uint64_t)until.tv_nsec + timeout_ns;
-	until.tv_sec += (time_t)(ns / 1000000000ull);
-	until.tv_nsec = (long)(ns % 1000000000ull);
-	pthread_mutex_lock(&vm->intr_lock);
-	uint64_t seen = vm->intr_generation;
-	while (seen == vm->intr_generation && !atomic_load(&vm->stopping))
-		if (pthread_cond_timedwait(&vm->intr_wake, &vm->intr_lock, &until) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&vm->intr_lock);
+	uint64_t deadline = p && p->next_deadline ? p->next_deadline(vm) : UINT64_MAX;
+	atomic_fetch_add(&vm->halted, 1);
+	if (vm->cfg.deterministic) {
+		if (skip_to(vm, deadline)) {
+			atomic_fetch_sub(&vm->halted, 1);
+			return;
+		}
+	} else if (deadline != UINT64_MAX) {
+		/* wake for the timer, not a poll interval later */
+		uint64_t now = vm_now_ns(vm);
+		uint64_t left = deadline > now ? deadline - now : 0;
+		if (left < timeout_ns)
+			timeout_ns = left;
+	}
+	if (timeout_ns) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		uint64_t ns = (uint64_t)until.tv_nsec + timeout_ns;
+		until.tv_sec += (time_t)(ns / 1000000000ull);
+		until.tv_nsec = (long)(ns % 1000000000ull);
+		pthread_mutex_lock(&vm->intr_lock);
+		uint64_t seen = vm->intr_generation;
+		while (seen == vm->intr_generation && !atomic_load(&vm->stopping))
+			if (pthread_cond_timedwait(&vm->intr_wake, &vm->intr_lock, &until) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&vm->intr_lock);
+	}
+	atomic_fetch_sub(&vm->halted, 1);
+	if (p && p->poll)
+		p->poll(vm);
 }

@@ -28,6 +28,9 @@ struct intr_platform {
 	int (*wrmsr)(struct vcpu *cpu, uint32_t msr, uint64_t value);
 	/* Called by the machine while a vCPU is halted: advance timers. */
 	void (*poll)(struct vm *vm);
+	/* When the next timer fires (vm_now_ns() time), UINT64_MAX if none is
+	 * armed: a halted vCPU sleeps (or, deterministic, skips) until then. */
+	uint64_t (*next_deadline)(struct vm *vm);
 	/* Routes an ISA/GSI line (vm_irq_line lands here when the engine has no irq_line). */
 	void (*line)(struct vm *vm, unsigned line, int level);
 	/* INIT/SIPI state: true while an AP waits for its startup IPI; *vector
@@ -47,7 +50,9 @@ int intr_wrmsr(struct vcpu *cpu, uint32_t msr, uint64_t value);
 
 /* Machine side: a device raised something; wake halted vCPUs. */
 void intr_kick(struct vm *vm);
-/* Blocks a halted vCPU until an interrupt may be pending, a stop, or timeout_ns. */
+/* Blocks a halted vCPU until an interrupt may be pending, a stop, the
+ * next timer deadline, or timeout_ns. In a deterministic run, when every
+ * vCPU is halted, the machine's clock jumps to the next deadline instead. */
 void intr_wait(struct vcpu *cpu, uint64_t timeout_ns);
 
 #endif

@@ -20,6 +20,8 @@ uint64_t host_now_ns(void)
 
 uint64_t vm_now_ns(const struct vm *vm)
 {
+	if (vm->cfg.deterministic)
+		return vm->engine->instructions(vm) + atomic_load(&vm->skipped_ns);
 	return host_now_ns() - vm->start_ns;
 }
 
@@ -64,6 +66,11 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 	      char *err, size_t n)
 {
 	memset(vm, 0, sizeof(*vm));
+	if (cfg->deterministic && !engine->instructions) {
+		snprintf(err, n, "--deterministic needs an engine that counts instructions "
+			 "(emu); the %s engine does not", engine->name);
+		return -1;
+	}
 	sigset_t set;
 	stop_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);   /* before devices start threads */

@@ -74,6 +74,10 @@ struct vm {
 	pthread_mutex_t intr_lock;
 	pthread_cond_t intr_wake;
 	uint64_t intr_generation;   /* bumped by intr_kick; halted vCPUs wait for a change */
+	/* --deterministic: the clock is the engine's retired instructions (one
+	 * nanosecond each) plus the time skipped while every vCPU was halted */
+	atomic_uint_least64_t skipped_ns;
+	atomic_int halted;          /* vCPUs waiting in intr_wait */
 };
 
 int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config *cfg,
@@ -87,6 +91,10 @@ void vm_destroy(struct vm *vm);
 void vm_irq_line(struct vm *vm, unsigned line, int level);
 /* Ends the run with this status (first caller wins); safe from any thread. */
 void vm_request_stop(struct vm *vm, int status, const char *why);
+/* The machine's clock runs at 1 GHz: vm_now_ns() counts its ticks, and
+ * engines without hardware of their own run the TSC and the local APIC's
+ * bus clock at this rate (and advertise it in CPUID). */
+#define VM_CLOCK_HZ 1000000000ull
 /* Monotonic nanoseconds (real time, or derived from instructions when deterministic). */
 uint64_t vm_now_ns(const struct vm *vm);
 

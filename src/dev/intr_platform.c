@@ -135,6 +135,22 @@ static void plat_poll(struct vm *vm)
 		intr_kick(vm);
 }
 
+static uint64_t plat_next_deadline(struct vm *vm)
+{
+	struct intr_plat *p = plat_of(vm);
+	if (!p)
+		return UINT64_MAX;
+	pthread_mutex_lock(&p->lock);
+	uint64_t next = pit_next_edge_ns(&p->pit, 0);
+	for (int i = 0; i < p->ncpus; i++) {
+		uint64_t t = lapic_next_timer_ns(&p->lapic[i]);
+		if (t < next)
+			next = t;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return next;
+}
+
 /* --- the CPU side (struct intr_platform) --- */
 
 static bool pic_reaches(struct intr_plat *p, const struct lapic *l)
@@ -249,6 +265,7 @@ static const struct intr_platform platform_ops = {
 	.rdmsr = plat_rdmsr,
 	.wrmsr = plat_wrmsr,
 	.poll = plat_poll,
+	.next_deadline = plat_next_deadline,
 	.line = plat_line,
 	.wait_for_sipi = plat_wait_for_sipi,
 };

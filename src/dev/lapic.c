@@ -315,6 +315,30 @@ bool lapic_poll_timer(struct lapic *l)
 	return timer_fire(l);
 }
 
+/* The first nanosecond after timer_start_ns at which timer_ticks() reaches ticks. */
+static uint64_t ns_of_ticks(const struct lapic *l, uint64_t ticks)
+{
+	uint64_t bus = ticks * timer_divisor(l);
+	uint64_t rem = bus % LAPIC_BUS_HZ * 1000000000ull;
+	return bus / LAPIC_BUS_HZ * 1000000000ull + (rem + LAPIC_BUS_HZ - 1) / LAPIC_BUS_HZ;
+}
+
+uint64_t lapic_next_timer_ns(const struct lapic *l)
+{
+	if (l->lvt[LVT_TIMER] & LVT_MASKED)
+		return UINT64_MAX;
+	if (timer_mode(l) == LVT_TIMER_DEADLINE) {
+		if (!l->tsc_deadline)
+			return UINT64_MAX;
+		uint64_t now = l->env.now_ns(l->env.opaque), tsc = l->env.tsc(l->env.opaque);
+		/* the TSC counts the same 1 GHz clock */
+		return l->tsc_deadline <= tsc ? now : now + (l->tsc_deadline - tsc);
+	}
+	if (!l->timer_armed)
+		return UINT64_MAX;
+	return l->timer_start_ns + ns_of_ticks(l, (l->timer_periods + 1) * (uint64_t)l->timer_initial);
+}
+
 /* --- registers --- */
 
 static uint32_t id_register(const struct lapic *l)

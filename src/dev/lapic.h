@@ -120,5 +120,8 @@ bool lapic_accepts_pic(const struct lapic *l);
 /* Fires the timer if it expired since the last call; true when that put
  * an interrupt in the IRR. */
 bool lapic_poll_timer(struct lapic *l);
+/* When the timer expires next, in the clock's nanoseconds; UINT64_MAX if
+ * it is not armed or masked. */
+uint64_t lapic_next_timer_ns(const struct lapic *l);
 
 #endif

@@ -327,6 +327,42 @@ bool pit_poll_out(struct pit *p, unsigned ch, bool *level)
 	return rose;
 }
 
+/* The first nanosecond at which ticks_at() reaches tick. */
+static uint64_t ns_of_tick(uint64_t tick)
+{
+	uint64_t rem = tick % PIT_HZ * 1000000000ull;
+	return tick / PIT_HZ * 1000000000ull + (rem + PIT_HZ - 1) / PIT_HZ;
+}
+
+uint64_t pit_next_edge_ns(struct pit *p, unsigned ch)
+{
+	const struct pit_channel *c = &p->ch[ch];
+	uint64_t n = c->reload;
+	if (!c->loaded || c->paused || (hardware_triggered(c) && !c->triggered))
+		return UINT64_MAX;
+	uint64_t e = elapsed(c, now_ticks(p)), at;
+	switch (c->mode) {
+	case 0:
+	case 1:
+		if (e >= n)
+			return UINT64_MAX;
+		at = n;
+		break;
+	case 2:
+	case 3:
+		if (n < 2)
+			return UINT64_MAX;
+		at = (e / n + 1) * n;
+		break;
+	default:
+		if (e >= n + 1)
+			return UINT64_MAX;
+		at = n + 1;
+		break;
+	}
+	return ns_of_tick(c->start_tick + at);
+}
+
 uint8_t pit_port61_read(struct pit *p)
 {
 	uint64_t ns = p->now_ns(p->clock);

@@ -63,6 +63,9 @@ uint16_t pit_count(struct pit *p, unsigned ch);
 /* True when the output rose since the last call (coalescing several rises
  * into one); *level gets the output now. */
 bool pit_poll_out(struct pit *p, unsigned ch, bool *level);
+/* When the output rises next, in the clock's nanoseconds; UINT64_MAX if
+ * it will not without a new count or a gate edge. */
+uint64_t pit_next_edge_ns(struct pit *p, unsigned ch);
 
 /* Port 0x61 (system control port B): bit 0 GATE2, bit 1 speaker data,
  * bits 2-3 check enables (read back as written), bit 4 the refresh

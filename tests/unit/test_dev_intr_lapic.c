@@ -310,8 +310,32 @@ static void test_x2apic(void)
 	CHECK_EQ(lapic_rdmsr(&l, 0x10, &v), -1, "lapic: other MSRs are not the APIC's");
 }
 
+/* What a halted CPU sleeps (or, deterministic, skips) until. */
+static void test_next_timer(void)
+{
+	struct lapic l;
+	enabled(&l);
+	CHECK_EQ(lapic_next_timer_ns(&l), UINT64_MAX, "lapic next timer: none while masked at reset");
+	uint64_t t0 = fake_ns;
+	lapic_write(&l, LAPIC_TIMER_DIV, 0x3);  /* divide by 16 */
+	lapic_write(&l, LAPIC_LVT_TIMER, LVT_TIMER_PERIODIC | 0xec);
+	lapic_write(&l, LAPIC_TIMER_INIT, 100);
+	CHECK_EQ(lapic_next_timer_ns(&l), t0 + 1600, "lapic next timer: 100 ticks by 16 at 1 GHz");
+	fake_ns = t0 + 1600;
+	lapic_poll_timer(&l);
+	CHECK_EQ(lapic_next_timer_ns(&l), t0 + 3200, "lapic next timer: periodic, the next period");
+	lapic_ack(&l);
+	lapic_write(&l, LAPIC_EOI, 0);
+	lapic_write(&l, LAPIC_LVT_TIMER, LVT_TIMER_DEADLINE | 0xed);
+	lapic_wrmsr(&l, MSR_TSC_DEADLINE, fake_tsc + 700);
+	CHECK_EQ(lapic_next_timer_ns(&l), fake_ns + 700, "lapic next timer: TSC deadline, on the same 1 GHz clock");
+	lapic_write(&l, LAPIC_LVT_TIMER, LVT_TIMER_DEADLINE | LVT_MASKED | 0xed);
+	CHECK_EQ(lapic_next_timer_ns(&l), UINT64_MAX, "lapic next timer: none when masked");
+}
+
 int main(void)
 {
+	test_next_timer();
 	test_reset_values();
 	test_priority_eoi();
 	test_timer();

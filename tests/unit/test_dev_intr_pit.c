@@ -242,8 +242,31 @@ static void test_port61_calibration(void)
 	CHECK(a != b, "port 0x61: bit 4 toggles with refresh (every 15 us)");
 }
 
+/* What a halted CPU sleeps (or, deterministic, skips) until. */
+static void test_next_edge(void)
+{
+	struct pit p;
+	start_pit(&p);
+	bool level;
+	CHECK_EQ(pit_next_edge_ns(&p, 0), UINT64_MAX, "pit next edge: none before a count is loaded");
+	pit_write(&p, 3, 0x34);  /* mode 2 */
+	write16(&p, 0, 100);
+	CHECK_EQ(pit_next_edge_ns(&p, 0), ns_of_ticks(100), "pit next edge: mode 2, one period after loading");
+	at_tick(150);
+	CHECK_EQ(pit_next_edge_ns(&p, 0), ns_of_ticks(200), "pit next edge: mode 2, the end of the current period");
+	fake_ns = pit_next_edge_ns(&p, 0);
+	pit_poll_out(&p, 0, &level);
+	CHECK(pit_next_edge_ns(&p, 0) == ns_of_ticks(300), "pit next edge: a poll at the edge sees it and looks on");
+	pit_write(&p, 3, 0x30);  /* mode 0 */
+	write16(&p, 0, 50);
+	CHECK_EQ(pit_next_edge_ns(&p, 0), ns_of_ticks(250), "pit next edge: mode 0, terminal count");
+	at_tick(260);
+	CHECK_EQ(pit_next_edge_ns(&p, 0), UINT64_MAX, "pit next edge: mode 0, none after terminal count");
+}
+
 int main(void)
 {
+	test_next_edge();
 	test_mode0();
 	test_mode2_mode3();
 	test_other_modes();

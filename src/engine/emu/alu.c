@@ -47,6 +47,7 @@ static uint64_t lazy_eval(const struct emu_cpu *c)
 	case LF_LOGIC: af = 0; break;
 	case LF_INC: cf = c->lf_cf; of = r == sb; break;
 	case LF_DEC: cf = c->lf_cf; of = a == sb; break;
+	case LF_RESULT: cf = c->lf_cf & 1; of = c->lf_cf & 2; af = 0; break;
 	default: break;
 	}
 	return szp(r, size) | (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0) | (af ? RFLAGS_AF : 0);
@@ -80,6 +81,7 @@ static bool get_cf(struct emu_cpu *c)
 	case LF_SUB: return (c->lf_a & size_mask(c->lf_size)) < (c->lf_b & size_mask(c->lf_size));
 	case LF_LOGIC: return false;
 	case LF_INC: case LF_DEC: return c->lf_cf;
+	case LF_RESULT: return c->lf_cf & 1;
 	default: return get_flags(c) & RFLAGS_CF;
 	}
 }
@@ -259,8 +261,8 @@ static void __attribute__((noreturn)) divide_error(struct emu_cpu *c)
 
 static void mul_flags(struct emu_cpu *c, bool overflow, uint64_t lo, int size)
 {
-	uint64_t f = szp(lo, size) | (overflow ? RFLAGS_CF | RFLAGS_OF : 0);
-	set_flags_masked(c, f, ARITH);
+	lazy(c, LF_RESULT, 0, 0, lo, size);
+	c->lf_cf = overflow ? 3 : 0;
 }
 
 static void grp3_mul(struct emu_cpu *c, int size, uint64_t b, bool is_signed)
@@ -404,6 +406,38 @@ static void op_imul(struct emu_cpu *c, const struct insn *i)
 
 /* ---- shifts and rotates (group 2), flags computed eagerly */
 
+/* SHL/SAL/SHR/SAR with a non-zero count define every arithmetic flag
+ * from the result (AF reads 0, as the eager path leaves it), so they are
+ * recorded lazily like ADD. */
+static uint64_t shift_lazy(struct emu_cpu *c, int sub, uint64_t a, unsigned cnt, int size)
+{
+	int bits = size * 8;
+	uint64_t m = size_mask(size), sb = sign_bit(size), r;
+	bool cf, of;
+	switch (sub) {
+	case 4: case 6:
+		r = cnt >= 64 ? 0 : (a << cnt) & m;
+		cf = cnt <= (unsigned)bits ? (a >> (bits - cnt)) & 1 : 0;
+		of = !!(r & sb) != cf;
+		break;
+	case 5:
+		r = cnt >= 64 ? 0 : a >> cnt;
+		cf = (a >> (cnt - 1)) & 1;
+		of = a & sb;
+		break;
+	default: {
+		int64_t sa = (int64_t)sext(a, size);
+		r = (uint64_t)(sa >> (cnt > 63 ? 63 : cnt)) & m;
+		cf = (sa >> (cnt - 1 > 63 ? 63 : cnt - 1)) & 1;
+		of = false;
+		break;
+	}
+	}
+	lazy(c, LF_RESULT, a, 0, r, size);
+	c->lf_cf = (cf ? 1 : 0) | (of ? 2 : 0);
+	return r;
+}
+
 static uint64_t shift_op(struct emu_cpu *c, int sub, uint64_t a, unsigned cnt, int size)
 {
 	int bits = size * 8;
@@ -418,6 +452,8 @@ static uint64_t shift_op(struct emu_cpu *c, int sub, uint64_t a, unsigned cnt, i
 	}
 	if (!cnt)
 		return a;
+	if (sub >= 4)
+		return shift_lazy(c, sub, a, cnt, size);
 	uint64_t f = get_flags(c);
 	uint64_t r = a;
 	bool cf = f & RFLAGS_CF, of = false;
@@ -872,6 +908,37 @@ FAST_INCDEC(dec_r64, 8, 1)
 FAST_INCDEC(inc_r32, 4, 0)
 FAST_INCDEC(dec_r32, 4, 1)
 
+/* SHL/SHR/SAR of a 32/64-bit register by an immediate or CL (group 2,
+ * /4-/7): a zero count changes no flag, but a 32-bit destination is still
+ * written (zero-extended). */
+static void shift_ri64(struct emu_cpu *c, const struct insn *i)
+{
+	unsigned cnt = i->imm & 0x3f;
+	if (cnt)
+		c->s.gpr[i->base] = shift_lazy(c, i->reg & 7, c->s.gpr[i->base], cnt, 8);
+}
+
+static void shift_ri32(struct emu_cpu *c, const struct insn *i)
+{
+	unsigned cnt = i->imm & 0x1f;
+	uint64_t a = (uint32_t)c->s.gpr[i->base];
+	c->s.gpr[i->base] = cnt ? shift_lazy(c, i->reg & 7, a, cnt, 4) : a;
+}
+
+static void shift_rcl64(struct emu_cpu *c, const struct insn *i)
+{
+	unsigned cnt = c->s.gpr[RCX] & 0x3f;
+	if (cnt)
+		c->s.gpr[i->base] = shift_lazy(c, i->reg & 7, c->s.gpr[i->base], cnt, 8);
+}
+
+static void shift_rcl32(struct emu_cpu *c, const struct insn *i)
+{
+	unsigned cnt = c->s.gpr[RCX] & 0x1f;
+	uint64_t a = (uint32_t)c->s.gpr[i->base];
+	c->s.gpr[i->base] = cnt ? shift_lazy(c, i->reg & 7, a, cnt, 4) : a;
+}
+
 insn_fn alu_fast(struct insn *i)
 {
 	int size = i->osize;
@@ -905,6 +972,10 @@ insn_fn alu_fast(struct insn *i)
 		if (i->reg & 1)
 			return q ? dec_r64 : dec_r32;
 		return q ? inc_r64 : inc_r32;
+	}
+	if ((op == 0xc1 || op == 0xd3) && (i->reg & 7) >= 4) {
+		i->base = i->rm;
+		return op == 0xc1 ? (q ? shift_ri64 : shift_ri32) : (q ? shift_rcl64 : shift_rcl32);
 	}
 	return NULL;
 }

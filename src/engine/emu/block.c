@@ -71,7 +71,10 @@ void block_invalidate_page(struct emu_vm *v, uint64_t pfn, struct emu_cpu *c)
 {
 	if (pfn >= v->npages)
 		return;
+	if (v->page_blocks[pfn])
+		v->inval_pages++;
 	for (struct block *b = v->page_blocks[pfn]; b; b = b->pnext) {
+		v->inval_blocks++;
 		b->valid = false;
 		unlink_hash(v, b);
 		if (c && c->cur_block == b)
@@ -138,8 +141,10 @@ struct block *block_find(struct emu_cpu *c)
 	uint32_t key = (uint32_t)cpu_mode(c) | (uint32_t)c->cpl << 4;
 	struct bcache_entry *e = &c->bcache[(lin ^ (lin >> 10)) & (BCACHE_SIZE - 1)];
 	if (e->lin == lin && e->key == key && e->tlb_gen == c->tlb_gen && e->vm_gen == v->gen &&
-	    e->b && e->b->valid)
+	    e->b && e->b->valid) {
+		c->st.bcache_hits++;
 		return e->b;
+	}
 	struct block *b = lookup_or_decode(c, v, lin);
 	if (b->valid) {
 		e->lin = lin;
@@ -160,8 +165,11 @@ static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint6
 		emu_internal(c, "instruction fetch from outside RAM");
 	int mode = cpu_mode(c);
 	for (struct block *b = v->hash[hash_of(gpa, mode)]; b; b = b->hnext)
-		if (b->gpa == gpa && b->mode == (uint32_t)mode)
+		if (b->gpa == gpa && b->mode == (uint32_t)mode) {
+			c->st.hash_hits++;
 			return b;
+		}
+	c->st.decoded++;
 
 	if (v->arena_used + BLOCK_MAX > v->arena_cap || v->nblocks >= v->blocks_cap)
 		block_flush_all(v);

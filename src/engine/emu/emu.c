@@ -91,12 +91,23 @@ static int emu_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 	c->delivering = -1;
 	c->tlb_gen = 1;  /* no zeroed block-lookup entry can match */
 	c->countdown = POLL_BLOCKS;
+	if (cpu->vm->cfg.stats) {
+		c->hot = calloc(HOT_SIZE, sizeof(*c->hot));
+		if (!c->hot) {
+			free(c);
+			snprintf(err, n, "emu: out of memory for statistics");
+			return -1;
+		}
+	}
 	cpu->engine_priv = c;
 	return 0;
 }
 
 static void emu_vcpu_destroy(struct vcpu *cpu)
 {
+	struct emu_cpu *c = cpu->engine_priv;
+	if (c)
+		free(c->hot);
 	free(cpu->engine_priv);
 	cpu->engine_priv = NULL;
 }
@@ -207,6 +218,7 @@ static bool interrupts_open(struct emu_cpu *c)
 static void deliver_external(struct emu_cpu *c, int vec)
 {
 	c->delivering = -2;
+	c->st.interrupts++;
 	deliver_event(c, vec, EV_EXT, false, 0);
 	c->delivering = -1;
 }
@@ -312,10 +324,10 @@ static void run_block(struct emu_cpu *c, struct block *b)
 	}
 	int n = shadow ? 1 : b->n;
 	const struct insn *i = b->insn;
+	/* an instruction that changes the mode or CS ends the block */
+	const uint64_t ip_mask = c->code64 ? ~0ull : c->s.seg[SEG_CS].db ? 0xffffffffull : 0xffff;
 	for (int k = 0; k < n; k++, i++) {
-		c->next_rip = c->s.rip + i->len;
-		if (!c->code64)
-			c->next_rip &= c->s.seg[SEG_CS].db ? 0xffffffffull : 0xffff;
+		c->next_rip = (c->s.rip + i->len) & ip_mask;
 		i->fn(c, i);
 		c->s.rip = c->next_rip;
 		c->icount++;
@@ -331,6 +343,23 @@ static void run_block(struct emu_cpu *c, struct block *b)
 	c->cur_block = NULL;
 }
 
+/* Counts the guest RIP in the hot-spot table (open addressing; once it
+ * is full, new RIPs are only counted as lost). */
+static void sample_rip(struct emu_cpu *c)
+{
+	uint64_t rip = c->s.seg[SEG_CS].base + c->s.rip;
+	unsigned h = (unsigned)((rip * 0x9e3779b97f4a7c15ull) >> 52) & (HOT_SIZE - 1);
+	for (unsigned k = 0; k < 64; k++) {
+		struct hot_rip *e = &c->hot[(h + k) & (HOT_SIZE - 1)];
+		if (e->count && e->rip != rip)
+			continue;
+		e->rip = rip;
+		e->count++;
+		return;
+	}
+	c->hot_lost++;
+}
+
 /* Runs blocks until an exit is ready. Kept out of emu_run so that setjmp
  * there does not force this loop's state through memory. */
 #define SLICE_POLLS 16  /* big-lock slices, in controller polls */
@@ -342,6 +371,8 @@ static void run_block(struct emu_cpu *c, struct block *b)
 static bool between_blocks(struct emu_cpu *c, bool poll_due)
 {
 	struct emu_vm *v = c->evm;
+	if (poll_due && c->hot)
+		sample_rip(c);
 	if (poll_due && c->holds_lock && ++c->slices % SLICE_POLLS == 0) {
 		/* let the other vCPUs run a slice */
 		pthread_mutex_unlock(&v->big_lock);
@@ -374,8 +405,10 @@ static struct block *next_block(struct emu_cpu *c, struct block *prev, unsigned 
 	if (!prev_stop && prev) {
 		struct block *n = prev->chain;
 		if (n && prev->chain_rip == c->s.rip && prev->chain_tlb_gen == c->tlb_gen &&
-		    prev->chain_vm_gen == v->gen && n->valid)
+		    prev->chain_vm_gen == v->gen && n->valid) {
+			c->st.chain_hits++;
 			return n;
+		}
 		uint64_t gen = v->gen;
 		n = block_find(c);
 		if (gen != v->gen)
@@ -493,10 +526,101 @@ static int emu_run_locked(struct emu_cpu *c, struct vm_exit *e)
 	c->exit_rip = c->s.rip;
 	if (c->wq_n && r != JMP_EXIT && c->pend.reason == EXIT_REASON_COUNT) {
 		write_exit(c, e);
+		c->st.exits[EXIT_MMIO]++;
 		return 0;
 	}
 	*e = c->pend;
+	if (e->reason < EXIT_REASON_COUNT)
+		c->st.exits[e->reason]++;
 	return 0;
+}
+
+/* The clock of --deterministic runs. */
+static uint64_t emu_instructions(const struct vm *vm)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < vm->ncpus; i++) {
+		const struct emu_cpu *c = vm->vcpu[i].engine_priv;
+		if (c)
+			n += c->icount;
+	}
+	return n;
+}
+
+static int hot_cmp(const void *a, const void *b)
+{
+	const struct hot_rip *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+/* The guest addresses the sampler found most often (vCPUs merged by
+ * listing each one's table; they rarely share hot spots during boot). */
+static void print_hot(struct vm *vm, int fd)
+{
+	struct hot_rip *all = calloc((size_t)vm->ncpus * HOT_SIZE, sizeof(*all));
+	if (!all)
+		return;
+	size_t n = 0;
+	uint64_t total = 0;
+	for (int i = 0; i < vm->ncpus; i++) {
+		const struct emu_cpu *c = vm->vcpu[i].engine_priv;
+		if (!c || !c->hot)
+			continue;
+		total += c->hot_lost;
+		for (int k = 0; k < HOT_SIZE; k++)
+			if (c->hot[k].count) {
+				all[n++] = c->hot[k];
+				total += c->hot[k].count;
+			}
+	}
+	qsort(all, n, sizeof(*all), hot_cmp);
+	if (n)
+		dprintf(fd, "popek: guest addresses where emu runs most (one sample per %d blocks)\n"
+			"  linear-rip          samples  share\n", POLL_BLOCKS);
+	for (size_t k = 0; k < n && k < 20; k++)
+		dprintf(fd, "  %#-18llx %8llu  %4.1f%%\n", (unsigned long long)all[k].rip,
+			(unsigned long long)all[k].count, 100.0 * (double)all[k].count / (double)total);
+	free(all);
+}
+
+static void emu_print_stats(struct vm *vm, int fd)
+{
+	struct emu_stats t;
+	memset(&t, 0, sizeof(t));
+	uint64_t icount = 0;
+	for (int i = 0; i < vm->ncpus; i++) {
+		const struct emu_cpu *c = vm->vcpu[i].engine_priv;
+		if (!c)
+			continue;
+		icount += c->icount;
+		const uint64_t *from = (const uint64_t *)&c->st;
+		uint64_t *to = (uint64_t *)&t;
+		for (size_t k = 0; k < sizeof(t) / sizeof(uint64_t); k++)
+			to[k] += from[k];
+	}
+	const struct emu_vm *v = vm->engine_priv;
+	uint64_t blocks = t.chain_hits + t.bcache_hits + t.hash_hits + t.decoded;
+	dprintf(fd, "popek: emu engine\n");
+	dprintf(fd, "  instructions executed   %llu (%.1f per block)\n", (unsigned long long)icount,
+		blocks ? (double)icount / (double)blocks : 0.0);
+	dprintf(fd, "  blocks run              %llu: chained %llu, rip-cache %llu, hash %llu, decoded %llu\n",
+		(unsigned long long)blocks, (unsigned long long)t.chain_hits,
+		(unsigned long long)t.bcache_hits, (unsigned long long)t.hash_hits,
+		(unsigned long long)t.decoded);
+	if (v)
+		dprintf(fd, "  block invalidations     %llu blocks in %llu page writes, %llu full flushes\n",
+			(unsigned long long)v->inval_blocks, (unsigned long long)v->inval_pages,
+			(unsigned long long)v->flushes);
+	dprintf(fd, "  TLB                     %llu misses, %llu flushes, %llu page flushes\n",
+		(unsigned long long)t.tlb_fills, (unsigned long long)t.tlb_flushes,
+		(unsigned long long)t.tlb_flush_pages);
+	dprintf(fd, "  interrupts delivered    %llu\n", (unsigned long long)t.interrupts);
+	dprintf(fd, "  exits by reason        ");
+	for (int r = 0; r < EXIT_REASON_COUNT; r++)
+		if (t.exits[r])
+			dprintf(fd, " %s %llu", exit_reason_name(r), (unsigned long long)t.exits[r]);
+	dprintf(fd, "\n");
+	print_hot(vm, fd);
 }
 
 const struct engine engine_emu = {
@@ -512,4 +636,6 @@ const struct engine engine_emu = {
 	.kick = emu_kick,
 	.exit_rip = emu_exit_rip,
 	.irq_line = NULL,
+	.print_stats = emu_print_stats,
+	.instructions = emu_instructions,
 };

@@ -16,7 +16,22 @@
  * delivers them (except.c); RIP moves only when an instruction retires.
  *
  * The vCPU keeps the canonical struct cpu_state as its register file, so
- * get_state/set_state are copies. */
+ * get_state/set_state are copies.
+ *
+ * Time. The TSC counts the machine's 1 GHz clock (vm_now_ns), and CPUID
+ * says so (leaves 0x15/0x16: a 1 GHz crystal that is also the local APIC
+ * timer's clock; invariant TSC with TSC_ADJUST), so Linux neither
+ * calibrates it against the PIT nor checks it against jiffies. With
+ * --deterministic that clock is the instruction count (one nanosecond
+ * each, summed over the vCPUs) plus the time skipped while every vCPU was
+ * halted (intr_wait), so a run depends on nothing but its inputs.
+ *
+ * The CPU model claims none of the speculative-execution flaws
+ * (IA32_ARCH_CAPABILITIES): there is no speculation here, and the guest's
+ * mitigations (page-table isolation, return thunks) cost it instructions.
+ *
+ * --stats: counters in struct emu_stats, and a guest-RIP sample every
+ * POLL_BLOCKS blocks, printed by the engine's print_stats. */
 #ifndef POPEK_EMU_H
 #define POPEK_EMU_H
 
@@ -26,6 +41,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cpu_state.h"
 #include "exit.h"
@@ -62,7 +78,9 @@ struct insn {
 #define NOREG 0xff
 
 /* Lazy flags: the last flag-setting operation, evaluated when read. */
-enum lazy_kind { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC };
+/* LF_RESULT: SF/ZF/PF from the result, CF and OF given in lf_cf (bits 0
+ * and 1), AF clear: SHL/SHR/SAR with a non-zero count, MUL and IMUL. */
+enum lazy_kind { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_RESULT };
 
 #define TLB_SIZE 1024
 /* Permission bits cached in a TLB entry; a missing bit means "take the slow
@@ -124,6 +142,28 @@ struct bcache_entry {
 	struct block *b;
 };
 
+/* What --stats reports about the CPU (per vCPU; the block cache's own
+ * counters are per VM). */
+struct emu_stats {
+	uint64_t chain_hits;     /* next block found through the previous one's chain */
+	uint64_t bcache_hits;    /* ... through the linear-RIP cache */
+	uint64_t hash_hits;      /* ... through the physical hash */
+	uint64_t decoded;        /* blocks decoded */
+	uint64_t tlb_fills;      /* TLB misses: page walks (or identity fills) */
+	uint64_t tlb_flushes;    /* whole-TLB flushes (CR3, CR0/CR4, EFER writes) */
+	uint64_t tlb_flush_pages;/* INVLPG and friends */
+	uint64_t interrupts;     /* external interrupts and NMIs delivered */
+	uint64_t exits[EXIT_REASON_COUNT];
+};
+
+/* Guest RIPs sampled every POLL_BLOCKS blocks while --stats is on: where
+ * the guest spends its instructions. */
+#define HOT_SIZE 4096
+struct hot_rip {
+	uint64_t rip;
+	uint64_t count;
+};
+
 struct emu_cpu {
 	struct cpu_state s;
 	struct vm *vm;
@@ -142,6 +182,10 @@ struct emu_cpu {
 	bool long_mode;    /* EFER.LMA */
 	bool pe, v86;
 	unsigned stop;
+	/* with the above, what every instruction's retirement touches: kept
+	 * in one cache line */
+	int mmio_nlog, mmio_pos;    /* MMIO reads answered for the instruction being re-run */
+	uint64_t icount;
 
 	/* exceptions */
 	jmp_buf jb;
@@ -161,7 +205,6 @@ struct emu_cpu {
 	bool io_in_ready;           /* the answer to the pending IN is in io_buf */
 	bool io_in_pending;
 	struct { uint64_t addr; uint8_t size; uint64_t val; } mmio_log[MMIO_LOG];
-	int mmio_nlog, mmio_pos;
 	bool mmio_read_pending;     /* last exit was an MMIO read awaiting data */
 	uint8_t mmio_buf[8];
 	bool mmio_wpending;         /* an MMIO write was recorded this instruction */
@@ -183,12 +226,16 @@ struct emu_cpu {
 	bool mem_hooks;             /* either of the two: mem_read/mem_write look closer */
 	uint8_t dbg_hits;           /* data breakpoints hit by this instruction */              /* interrupts were deliverable at the last boundary */
 
-	uint64_t icount;
 	const char *internal_why;
 	struct block *cur_block;
 	struct block tmp_block;    /* an instruction crossing a page, never cached */
 	struct insn tmp_insn;
 	uint64_t tsc_base;         /* TSC = tsc_base + vm_now_ns(): the platform's 1 GHz clock */
+	uint64_t spec_ctrl;        /* IA32_SPEC_CTRL: kept for reads, changes nothing */
+	uint64_t tsc_adjust;       /* IA32_TSC_ADJUST */
+	struct emu_stats st;
+	struct hot_rip *hot;       /* HOT_SIZE entries with --stats, else NULL */
+	uint64_t hot_lost;
 };
 
 /* Per-VM state: the decoded-block cache. */
@@ -203,6 +250,7 @@ struct emu_vm {
 	struct block *blocks;
 	uint64_t nblocks, blocks_cap;
 	uint64_t flushes;
+	uint64_t inval_pages, inval_blocks;  /* pages of code written, blocks dropped */
 	uint64_t gen;                 /* bumped by a full flush */
 	/* With more than one vCPU, one runs at a time (a big lock, taken per
 	 * slice of blocks): the block cache, the TLBs' view of page tables
@@ -280,8 +328,64 @@ bool paging_translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, b
 
 /* ---- seg.c */
 uint64_t seg_lin(struct emu_cpu *c, int seg, uint64_t off, int size, bool write);
-uint64_t mem_read(struct emu_cpu *c, int seg, uint64_t off, int size);
-void mem_write(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val);
+/* Every check, every mode. */
+uint64_t mem_read_full(struct emu_cpu *c, int seg, uint64_t off, int size);
+void mem_write_full(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val);
+
+static inline uint64_t host_load(const uint8_t *p, int size)
+{
+	uint8_t b; uint16_t w; uint32_t d; uint64_t q;
+	switch (size) {
+	case 1: memcpy(&b, p, 1); return b;
+	case 2: memcpy(&w, p, 2); return w;
+	case 4: memcpy(&d, p, 4); return d;
+	default: memcpy(&q, p, 8); return q;
+	}
+}
+
+static inline void host_store(uint8_t *p, int size, uint64_t v)
+{
+	uint8_t b = v; uint16_t w = v; uint32_t d = v;
+	switch (size) {
+	case 1: memcpy(p, &b, 1); break;
+	case 2: memcpy(p, &w, 2); break;
+	case 4: memcpy(p, &d, 4); break;
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+/* The host address of a 64-bit-mode access that the TLB already allows
+ * (RAM, within one page, no debug or alignment hooks), else NULL. A
+ * non-canonical address never matches a tag, since only canonical pages
+ * are ever filled, so the canonical check is the slow path's. */
+static inline uint8_t *mem_fast(struct emu_cpu *c, int seg, uint64_t off, int size, uint8_t need_s)
+{
+	if (!c->code64 || c->mem_hooks)
+		return NULL;
+	uint64_t lin = off + ((seg == SEG_FS || seg == SEG_GS) ? c->s.seg[seg].base : 0);
+	const struct tlb_entry *e = &c->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	/* the _U permission is the _S one shifted left by one */
+	uint8_t need = c->cpl == 3 ? (uint8_t)(need_s << 1) : need_s;
+	if (e->tag != ((lin & ~0xfffull) | 1) || !(e->perm & need) || !e->host ||
+	    (lin & 0xfff) + (unsigned)size > 4096)
+		return NULL;
+	return e->host + (lin & 0xfff);
+}
+
+static inline uint64_t mem_read(struct emu_cpu *c, int seg, uint64_t off, int size)
+{
+	uint8_t *p = mem_fast(c, seg, off, size, TP_READ_S);
+	return __builtin_expect(p != NULL, 1) ? host_load(p, size) : mem_read_full(c, seg, off, size);
+}
+
+static inline void mem_write(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val)
+{
+	uint8_t *p = mem_fast(c, seg, off, size, TP_WRITE_S);
+	if (__builtin_expect(p != NULL, 1))
+		host_store(p, size, val);
+	else
+		mem_write_full(c, seg, off, size, val);
+}
 void load_seg(struct emu_cpu *c, int sreg, uint16_t sel);
 void load_cs(struct emu_cpu *c, uint16_t sel, int cpl_new);
 bool read_descriptor(struct emu_cpu *c, uint16_t sel, uint64_t *lo, uint64_t *hi, bool fault, int vec);
@@ -355,9 +459,32 @@ static inline bool is_canonical(uint64_t v)
 }
 
 /* ---- operand helpers (ops.c) */
-uint64_t insn_ea(struct emu_cpu *c, const struct insn *i);
-uint64_t rm_read(struct emu_cpu *c, const struct insn *i, int size);
-void rm_write(struct emu_cpu *c, const struct insn *i, int size, uint64_t v);
+static inline uint64_t insn_ea(struct emu_cpu *c, const struct insn *i)
+{
+	uint64_t a = (uint64_t)(int64_t)i->disp;
+	if (i->rip_rel)
+		a += c->next_rip;
+	if (i->base != NOREG)
+		a += c->s.gpr[i->base];
+	if (i->index != NOREG)
+		a += c->s.gpr[i->index] << i->scale;
+	return a & size_mask(i->asize);
+}
+
+static inline uint64_t rm_read(struct emu_cpu *c, const struct insn *i, int size)
+{
+	if (i->mod == 3)
+		return reg_read(c, i->rm, size, i->rex);
+	return mem_read(c, i->seg, insn_ea(c, i), size);
+}
+
+static inline void rm_write(struct emu_cpu *c, const struct insn *i, int size, uint64_t v)
+{
+	if (i->mod == 3)
+		reg_write(c, i->rm, size, i->rex, v);
+	else
+		mem_write(c, i->seg, insn_ea(c, i), size, v);
+}
 void push(struct emu_cpu *c, int size, uint64_t v);
 uint64_t pop(struct emu_cpu *c, int size);
 int stack_size(struct emu_cpu *c);

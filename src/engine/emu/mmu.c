@@ -40,6 +40,7 @@ uint8_t *phys_host(struct emu_cpu *c, uint64_t gpa, uint64_t len)
 
 void tlb_flush(struct emu_cpu *c, bool keep_global)
 {
+	c->st.tlb_flushes++;
 	c->tlb_gen++;
 	for (int k = 0; k < TLB_SIZE; k++)
 		if (!keep_global || !c->tlb[k].global)
@@ -48,6 +49,7 @@ void tlb_flush(struct emu_cpu *c, bool keep_global)
 
 void tlb_flush_page(struct emu_cpu *c, uint64_t lin)
 {
+	c->st.tlb_flush_pages++;
 	c->tlb_gen++;
 	/* a large page is cached as many 4 KiB entries; drop them all */
 	if (c->tlb_has_large) {
@@ -304,6 +306,7 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *c, uint64_t lin, int acc)
 	uint8_t perm;
 	uint64_t gpa;
 	bool global = false;
+	c->st.tlb_fills++;
 	if (!(c->s.cr0 & CR0_PG)) {
 		gpa = lin & 0xfffff000ull;
 		perm = 0x3f;
@@ -366,28 +369,6 @@ static uint64_t lin_read_slow(struct emu_cpu *c, uint64_t lin, int size, bool us
 }
 
 /* Constant-size copies, so the fast paths compile to single moves. */
-static inline uint64_t host_load(const uint8_t *p, int size)
-{
-	uint8_t b; uint16_t w; uint32_t d; uint64_t q;
-	switch (size) {
-	case 1: memcpy(&b, p, 1); return b;
-	case 2: memcpy(&w, p, 2); return w;
-	case 4: memcpy(&d, p, 4); return d;
-	default: memcpy(&q, p, 8); return q;
-	}
-}
-
-static inline void host_store(uint8_t *p, int size, uint64_t v)
-{
-	uint8_t b = v; uint16_t w = v; uint32_t d = v;
-	switch (size) {
-	case 1: memcpy(p, &b, 1); break;
-	case 2: memcpy(p, &w, 2); break;
-	case 4: memcpy(p, &d, 4); break;
-	default: memcpy(p, &v, 8); break;
-	}
-}
-
 uint64_t lin_read(struct emu_cpu *c, uint64_t lin, int size, bool user)
 {
 	struct tlb_entry *e = &c->tlb[(lin >> 12) & (TLB_SIZE - 1)];

@@ -1,33 +1,6 @@
-/* Operand access shared by every instruction family: effective addresses,
- * ModRM register-or-memory operands, and the stack. */
+/* Operand access shared by every instruction family: the stack and operand
+ * sizes (effective addresses and ModRM operands are inline in emu.h). */
 #include "engine/emu/emu.h"
-
-uint64_t insn_ea(struct emu_cpu *c, const struct insn *i)
-{
-	uint64_t a = (uint64_t)(int64_t)i->disp;
-	if (i->rip_rel)
-		a += c->next_rip;
-	if (i->base != NOREG)
-		a += c->s.gpr[i->base];
-	if (i->index != NOREG)
-		a += c->s.gpr[i->index] << i->scale;
-	return a & size_mask(i->asize);
-}
-
-uint64_t rm_read(struct emu_cpu *c, const struct insn *i, int size)
-{
-	if (i->mod == 3)
-		return reg_read(c, i->rm, size, i->rex);
-	return mem_read(c, i->seg, insn_ea(c, i), size);
-}
-
-void rm_write(struct emu_cpu *c, const struct insn *i, int size, uint64_t v)
-{
-	if (i->mod == 3)
-		reg_write(c, i->rm, size, i->rex, v);
-	else
-		mem_write(c, i->seg, insn_ea(c, i), size, v);
-}
 
 int byte_or_osize(const struct insn *i)
 {

@@ -96,7 +96,7 @@ void update_mem_hooks(struct emu_cpu *c)
 	c->mem_hooks = c->ac_active || c->dbg_active;
 }
 
-uint64_t mem_read(struct emu_cpu *c, int seg, uint64_t off, int size)
+uint64_t mem_read_full(struct emu_cpu *c, int seg, uint64_t off, int size)
 {
 	uint64_t lin = seg_lin(c, seg, off, size, false);
 	if (__builtin_expect(c->mem_hooks, 0))
@@ -104,7 +104,7 @@ uint64_t mem_read(struct emu_cpu *c, int seg, uint64_t off, int size)
 	return lin_read(c, lin, size, c->cpl == 3);
 }
 
-void mem_write(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val)
+void mem_write_full(struct emu_cpu *c, int seg, uint64_t off, int size, uint64_t val)
 {
 	uint64_t lin = seg_lin(c, seg, off, size, true);
 	if (__builtin_expect(c->mem_hooks, 0))

@@ -26,11 +26,10 @@ static const char hv_signature[12] = { 'P', 'o', 'p', 'e', 'k', 'P', 'o', 'p', '
 
 void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
-	(void)sub;
 	memset(out, 0, 16);
 	switch (leaf) {
 	case 0:
-		out[0] = 7;
+		out[0] = 0x16;
 		memcpy(&out[1], "Genu", 4);
 		memcpy(&out[3], "ineI", 4);
 		memcpy(&out[2], "ntel", 4);
@@ -44,6 +43,27 @@ void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4])
 		out[3] = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
 			 (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) |
 			 (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
+		break;
+	case 7:
+		if (sub != 0)
+			break;
+		/* EBX: TSC_ADJUST; ERMS (REP MOVSB/STOSB are the fast way to
+		 * copy: the string unit copies whole spans on the host) */
+		out[1] = (1u << 1) | (1u << 9);
+		/* EDX: FSRM, IBRS/IBPB (SPEC_CTRL, PRED_CMD), IA32_ARCH_CAPABILITIES */
+		out[3] = (1u << 4) | (1u << 26) | (1u << 29);
+		break;
+	case 0x15:
+		/* TSC and core crystal clock: the TSC ticks at the crystal's rate,
+		 * which is also the local APIC timer's bus clock, so the guest
+		 * knows both without calibrating them against the PIT */
+		out[0] = 1;
+		out[1] = 1;
+		out[2] = (uint32_t)VM_CLOCK_HZ;
+		break;
+	case 0x16:
+		out[0] = out[1] = (uint32_t)(VM_CLOCK_HZ / 1000000);  /* base and max MHz */
+		out[2] = (uint32_t)(VM_CLOCK_HZ / 1000000);          /* bus MHz */
 		break;
 	case 0x40000000:
 		out[0] = 0x40000000;
@@ -64,6 +84,12 @@ void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4])
 		memcpy(out, brand + 16 * (leaf - 0x80000002), 16);
 		break;
 	}
+	case 0x80000007:
+		/* invariant TSC: it counts the machine's 1 GHz clock in every
+		 * state (with TSC_ADJUST this lets Linux trust it without
+		 * checking it against a slower clock) */
+		out[3] = 1u << 8;
+		break;
 	case 0x80000008:
 		out[0] = 40 | (48 << 8);
 		break;
@@ -92,6 +118,24 @@ static void op_cpuid(struct emu_cpu *c, const struct insn *i)
 
 /* ---- MSRs */
 
+#define MSR_BIOS_SIGN_ID 0x8b   /* microcode revision */
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_SPEC_CTRL 0x48
+#define MSR_PRED_CMD 0x49
+#define MSR_ARCH_CAPABILITIES 0x10a
+#define SPEC_CTRL_BITS 0x7      /* IBRS, STIBP, SSBD */
+#define MISC_ENABLE_FAST_STRING 1ull  /* always on: no BIOS here to turn it on */
+
+/* This CPU does not speculate, so it has none of the speculative-execution
+ * flaws; saying so lets a guest skip their costly mitigations (page-table
+ * isolation, retpolines, return thunks, buffer clearing): RDCL_NO,
+ * IBRS_ALL, SSB_NO, MDS_NO, IF_PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO,
+ * FBSDP_NO, PSDP_NO, BHI_NO, PBRSB_NO, GDS_NO, RFDS_NO, ITS_NO. */
+static const uint64_t arch_capabilities =
+	(1ull << 0) | (1ull << 1) | (1ull << 4) | (1ull << 5) | (1ull << 6) | (1ull << 8) |
+	(1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) |
+	(1ull << 26) | (1ull << 27) | (1ull << 62);
+
 /* The TSC runs at 1 GHz on the machine's clock, which the interrupt
  * platform's TSC-deadline timer compares with. */
 uint64_t tsc_now(struct emu_cpu *c)
@@ -116,11 +160,15 @@ uint64_t msr_read(struct emu_cpu *c, uint32_t idx, bool *ok)
 	case MSR_IA32_SYSENTER_ESP: return m->sysenter_esp;
 	case MSR_IA32_SYSENTER_EIP: return m->sysenter_eip;
 	case MSR_IA32_TSC: return tsc_now(c);
+	case MSR_TSC_ADJUST: return c->tsc_adjust;
 	case MSR_TSC_AUX: return m->tsc_aux;
 	case MSR_IA32_PAT: return m->pat;
 	case MSR_IA32_APIC_BASE: return m->apic_base;
-	case MSR_IA32_MISC_ENABLE: return m->misc_enable;
+	case MSR_IA32_MISC_ENABLE: return m->misc_enable | MISC_ENABLE_FAST_STRING;
 	case MSR_IA32_TSC_DEADLINE: return m->tsc_deadline;
+	case MSR_BIOS_SIGN_ID: return 0;  /* no microcode update loaded */
+	case MSR_SPEC_CTRL: return c->spec_ctrl;
+	case MSR_ARCH_CAPABILITIES: return arch_capabilities;
 	default: *ok = false; return 0;
 	}
 }
@@ -156,12 +204,27 @@ bool msr_write(struct emu_cpu *c, uint32_t idx, uint64_t v)
 	case MSR_IA32_SYSENTER_CS: m->sysenter_cs = v & 0xffff; return true;
 	case MSR_IA32_SYSENTER_ESP: if (!canonical(v)) return false; m->sysenter_esp = v; return true;
 	case MSR_IA32_SYSENTER_EIP: if (!canonical(v)) return false; m->sysenter_eip = v; return true;
-	case MSR_IA32_TSC: c->tsc_base = v - vm_now_ns(c->vm); return true;
+	case MSR_IA32_TSC:
+		/* IA32_TSC_ADJUST follows every write to the TSC */
+		c->tsc_adjust += v - tsc_now(c);
+		c->tsc_base = v - vm_now_ns(c->vm);
+		return true;
+	case MSR_TSC_ADJUST:
+		c->tsc_base += v - c->tsc_adjust;
+		c->tsc_adjust = v;
+		return true;
 	case MSR_TSC_AUX: m->tsc_aux = v & 0xffffffffull; return true;
 	case MSR_IA32_PAT: m->pat = v; return true;
 	case MSR_IA32_APIC_BASE: m->apic_base = v; return true;
 	case MSR_IA32_MISC_ENABLE: m->misc_enable = v; return true;
 	case MSR_IA32_TSC_DEADLINE: m->tsc_deadline = v; return true;
+	case MSR_BIOS_SIGN_ID: return true;  /* written before CPUID to read the revision */
+	case MSR_SPEC_CTRL:
+		if (v & ~(uint64_t)SPEC_CTRL_BITS)
+			return false;
+		c->spec_ctrl = v;
+		return true;
+	case MSR_PRED_CMD: return !(v & ~1ull);  /* IBPB: nothing to flush */
 	default: return false;
 	}
 }
