@@ -50,10 +50,17 @@ static int cmd_run(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot read '%s': %m", f);
 		return fail_input(err);
 	}
+	if (!guest_mem_size_ok(o.ram_size, err, sizeof(err)))
+		return fail_input(err);
 	const struct engine *engine = engine_select(o.engine, err, sizeof(err));
 	if (!engine) {
 		fprintf(stderr, "popek: %s\n", err);
 		return STATUS_HOST_ERROR;
+	}
+	if (o.deterministic && !engine->instructions) {
+		snprintf(err, sizeof(err), "--deterministic needs an engine that counts instructions "
+			 "(emu); the %s engine does not", engine->name);
+		return fail_input(err);
 	}
 	struct vm_config cfg = {
 		.ram_size = o.ram_size,
@@ -66,7 +73,7 @@ static int cmd_run(int argc, char **argv)
 	static struct vm vm;   /* large (per-vCPU stats tables): not on the stack */
 	if (vm_create(&vm, engine, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "popek: %s\n", err);
-		return strstr(err, "memory") ? STATUS_BAD_INPUT : STATUS_HOST_ERROR;
+		return STATUS_HOST_ERROR;
 	}
 	if (boot_load(&vm.mem, &o.boot, &vm.vcpu[0].boot_state, err, sizeof(err)) != 0) {
 		vm_destroy(&vm);
@@ -79,6 +86,8 @@ static int cmd_run(int argc, char **argv)
 			cpu_state_dump(&vm.dump_state, STDERR_FILENO);
 	}
 	if (o.stats) {
+		if (!is_fatal(status) && status < STATUS_SIGNAL_BASE && vm.stop_reason[0])
+			fprintf(stderr, "popek: stopped: %s\n", vm.stop_reason);
 		if (vm.first_exit_ns)
 			fprintf(stderr, "popek: first exit %.3f ms after popek started\n",
 				vm.first_exit_ns / 1e6);

@@ -36,20 +36,27 @@ static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size, char *er
 	return 0;
 }
 
-int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n)
+int guest_mem_size_ok(uint64_t ram_size, char *err, size_t n)
 {
-	memset(m, 0, sizeof(*m));
 	if (ram_size < (1ull << 20)) {
 		snprintf(err, n, "memory size must be at least 1 MiB (got %llu bytes)",
 			 (unsigned long long)ram_size);
-		return -1;
+		return 0;
 	}
 	uint64_t limit = host_memory_limit();
 	if (ram_size > limit) {
 		snprintf(err, n, "memory size %llu MiB is more than this host has (%llu MiB)",
 			 (unsigned long long)(ram_size >> 20), (unsigned long long)(limit >> 20));
-		return -1;
+		return 0;
 	}
+	return 1;
+}
+
+int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n)
+{
+	memset(m, 0, sizeof(*m));
+	if (!guest_mem_size_ok(ram_size, err, n))
+		return -1;
 	m->ram_size = ram_size;
 	uint64_t low = ram_size < MEM_LOW_LIMIT ? ram_size : MEM_LOW_LIMIT;
 	if (map_region(m, 0, low, err, n) != 0)

@@ -24,6 +24,10 @@ struct guest_mem {
 	uint64_t ram_size;   /* total RAM the user asked for */
 };
 
+/* 1 when ram_size is at least 1 MiB and no more than the host could back;
+ * else 0 with the reason in err. */
+int guest_mem_size_ok(uint64_t ram_size, char *err, size_t n);
+
 /* Maps ram_size bytes of guest RAM: below 3 GiB, the rest from 4 GiB up.
  * Refuses zero and sizes beyond what the host has (message in err). */
 int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n);

@@ -14,6 +14,7 @@ expect_status "cli/unknown-command" 2 "$POPEK" frobnicate
 expect_status "cli/missing-kernel-file" 2 "$POPEK" run -k "$tmp/none"
 expect_status "cli/memory-zero" 2 "$POPEK" run -k "$G/hello.elf" -m 0
 expect_status "cli/unknown-engine" 2 "$POPEK" run -k "$G/hello.elf" --engine vmware
+expect_status "cli/memory-beyond-host" 2 "$POPEK" run -k "$G/hello.elf" -m 100T
 "$POPEK" run -k "$tmp/none" 2>&1 | grep -q "cannot read '$tmp/none'" && pass "cli/missing-kernel-says-which" ||
 	fail "cli/missing-kernel-says-which"
 
@@ -34,6 +35,8 @@ if ! have_kvm; then
 fi
 KVM=("$POPEK" run --engine kvm)
 run() { timeout 60 "${KVM[@]}" "$@"; }
+
+expect_status "cli/deterministic-needs-counting-engine" 2 "${KVM[@]}" -k "$G/hello.elf" --deterministic
 
 # Multiboot: output, cmdline and memory size from the multiboot info.
 out=$(run -k "$G/hello.elf" -a "alpha beta" -m 512M 2>&1); st=$?
