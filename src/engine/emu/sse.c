@@ -429,6 +429,59 @@ static int64_t sat(int64_t v, int64_t lo, int64_t hi)
 
 /* Packed integer arithmetic, compares, packs and unpacks on 128 bits;
  * false for an opcode that is none of them. */
+/* The packs and the high unpacks over an operand of `width` bytes: 16 for
+ * the SSE forms, 8 for the MMX ones, whose results are not simply the low
+ * half of the SSE result. */
+static bool pack_or_unpack_high(int op, const xmm_t *a, const xmm_t *s, xmm_t *out, int width)
+{
+	const int bytes = width, words = width / 2, dwords = width / 4;
+	xmm_t r;
+	int k;
+	memset(&r, 0, sizeof(r));
+	switch (op) {
+	case 0x68:
+		for (k = 0; k < bytes / 2; k++) {
+			r.b[2 * k] = a->b[bytes / 2 + k];
+			r.b[2 * k + 1] = s->b[bytes / 2 + k];
+		}
+		break;
+	case 0x69:
+		for (k = 0; k < words / 2; k++) {
+			r.w[2 * k] = a->w[words / 2 + k];
+			r.w[2 * k + 1] = s->w[words / 2 + k];
+		}
+		break;
+	case 0x6a:
+		for (k = 0; k < dwords / 2; k++) {
+			r.d[2 * k] = a->d[dwords / 2 + k];
+			r.d[2 * k + 1] = s->d[dwords / 2 + k];
+		}
+		break;
+	case 0x63:
+		for (k = 0; k < words; k++) {
+			r.sb[k] = sat(a->sw[k], -128, 127);
+			r.sb[words + k] = sat(s->sw[k], -128, 127);
+		}
+		break;
+	case 0x67:
+		for (k = 0; k < words; k++) {
+			r.b[k] = sat(a->sw[k], 0, 255);
+			r.b[words + k] = sat(s->sw[k], 0, 255);
+		}
+		break;
+	case 0x6b:
+		for (k = 0; k < dwords; k++) {
+			r.sw[k] = sat(a->sd[k], -32768, 32767);
+			r.sw[dwords + k] = sat(s->sd[k], -32768, 32767);
+		}
+		break;
+	default:
+		return false;
+	}
+	*out = r;
+	return true;
+}
+
 static bool int_op(int op, xmm_t a, xmm_t s, xmm_t *out)
 {
 	xmm_t r;
@@ -484,30 +537,9 @@ static bool int_op(int op, xmm_t a, xmm_t s, xmm_t *out)
 	case 0x61: for (k = 0; k < 4; k++) { r.w[2 * k] = a.w[k]; r.w[2 * k + 1] = s.w[k]; } break;
 	case 0x62: for (k = 0; k < 2; k++) { r.d[2 * k] = a.d[k]; r.d[2 * k + 1] = s.d[k]; } break;
 	case 0x6c: r.q[0] = a.q[0]; r.q[1] = s.q[0]; break;
-	case 0x68: for (k = 0; k < 8; k++) { r.b[2 * k] = a.b[8 + k]; r.b[2 * k + 1] = s.b[8 + k]; } break;
-	case 0x69: for (k = 0; k < 4; k++) { r.w[2 * k] = a.w[4 + k]; r.w[2 * k + 1] = s.w[4 + k]; } break;
-	case 0x6a: for (k = 0; k < 2; k++) { r.d[2 * k] = a.d[2 + k]; r.d[2 * k + 1] = s.d[2 + k]; } break;
 	case 0x6d: r.q[0] = a.q[1]; r.q[1] = s.q[1]; break;
-	case 0x63:
-		for (k = 0; k < 8; k++) {
-			r.sb[k] = sat(a.sw[k], -128, 127);
-			r.sb[8 + k] = sat(s.sw[k], -128, 127);
-		}
-		break;
-	case 0x67:
-		for (k = 0; k < 8; k++) {
-			r.b[k] = sat(a.sw[k], 0, 255);
-			r.b[8 + k] = sat(s.sw[k], 0, 255);
-		}
-		break;
-	case 0x6b:
-		for (k = 0; k < 4; k++) {
-			r.sw[k] = sat(a.sd[k], -32768, 32767);
-			r.sw[4 + k] = sat(s.sd[k], -32768, 32767);
-		}
-		break;
 	default:
-		return false;
+		return pack_or_unpack_high(op, &a, &s, out, 16);
 	}
 	*out = r;
 	return true;
@@ -921,35 +953,10 @@ static uint64_t mm_src(struct emu_cpu *c, const struct insn *i)
 static bool mmx_special(int op, uint64_t a64, uint64_t s64, uint64_t *r64)
 {
 	xmm_t a, s, r;
-	memset(&r, 0, sizeof(r));
 	a.q[0] = a64, s.q[0] = s64;
 	a.q[1] = s.q[1] = 0;
-	int k;
-	switch (op) {
-	case 0x68: for (k = 0; k < 4; k++) { r.b[2 * k] = a.b[4 + k]; r.b[2 * k + 1] = s.b[4 + k]; } break;
-	case 0x69: for (k = 0; k < 2; k++) { r.w[2 * k] = a.w[2 + k]; r.w[2 * k + 1] = s.w[2 + k]; } break;
-	case 0x6a: r.d[0] = a.d[1]; r.d[1] = s.d[1]; break;
-	case 0x63:
-		for (k = 0; k < 4; k++) {
-			r.sb[k] = sat(a.sw[k], -128, 127);
-			r.sb[4 + k] = sat(s.sw[k], -128, 127);
-		}
-		break;
-	case 0x67:
-		for (k = 0; k < 4; k++) {
-			r.b[k] = sat(a.sw[k], 0, 255);
-			r.b[4 + k] = sat(s.sw[k], 0, 255);
-		}
-		break;
-	case 0x6b:
-		for (k = 0; k < 2; k++) {
-			r.sw[k] = sat(a.sd[k], -32768, 32767);
-			r.sw[2 + k] = sat(s.sd[k], -32768, 32767);
-		}
-		break;
-	default:
+	if (!pack_or_unpack_high(op, &a, &s, &r, 8))
 		return false;
-	}
 	*r64 = r.q[0];
 	return true;
 }
