@@ -457,7 +457,7 @@ static uint64_t shift_op(struct emu_cpu *c, int sub, uint64_t a, unsigned cnt, i
 	uint64_t f = get_flags(c);
 	uint64_t r = a;
 	bool cf = f & RFLAGS_CF, of = false;
-	switch (sub) {
+	switch (sub) {   /* the rotates; the shifts went to shift_lazy above */
 	case 0: { unsigned k = cnt % bits; r = k ? ((a << k) | (a >> (bits - k))) & m : a;
 		cf = r & 1; of = !!(r & sb) != cf; break; }
 	case 1: { unsigned k = cnt % bits; r = k ? ((a >> k) | (a << (bits - k))) & m : a;
@@ -478,29 +478,9 @@ static uint64_t shift_op(struct emu_cpu *c, int sub, uint64_t a, unsigned cnt, i
 			cf = out;
 		}
 		break;
-	case 4: case 6:
-		r = cnt >= 64 ? 0 : (a << cnt) & m;
-		cf = cnt <= (unsigned)bits ? (a >> (bits - cnt)) & 1 : 0;
-		of = !!(r & sb) != cf;
-		break;
-	case 5:
-		r = cnt >= 64 ? 0 : a >> cnt;
-		cf = (a >> (cnt - 1)) & 1;
-		of = a & sb;
-		break;
-	default: {
-		int64_t sa = (int64_t)sext(a, size);
-		r = (uint64_t)(sa >> (cnt > 63 ? 63 : cnt)) & m;
-		cf = (sa >> (cnt - 1 > 63 ? 63 : cnt - 1)) & 1;
-		of = false;
-		break;
 	}
-	}
-	uint64_t nf = (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0);
-	if (sub >= 4)
-		set_flags_masked(c, nf | szp(r, size), ARITH);
-	else
-		set_flags_masked(c, nf, RFLAGS_CF | RFLAGS_OF);
+	/* Rotates change only CF and OF. */
+	set_flags_masked(c, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0), RFLAGS_CF | RFLAGS_OF);
 	return r;
 }
 
