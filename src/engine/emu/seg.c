@@ -408,6 +408,29 @@ void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osiz
 	emu_update_mode(c);
 }
 
+/* What far RET and IRET check of the code segment they return to (SDM,
+ * RET and IRET): a non-null selector with RPL >= CPL, naming a present
+ * code segment whose DPL fits the RPL (equal, or <= for conforming code).
+ * RSP goes back to sp_before on the selector #GP, so the fault sees the
+ * stack as it was before the pops. Returns the descriptor's low quadword. */
+static uint64_t check_return_cs(struct emu_cpu *c, uint16_t sel, uint64_t sp_before,
+				struct segment *n)
+{
+	int rpl = sel & 3;
+	if ((sel & 0xfffc) == 0 || rpl < c->cpl) {
+		c->s.gpr[RSP] = sp_before;
+		raise_gp(c, sel & 0xfffc);
+	}
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	desc_to_seg(n, sel, lo, 0);
+	if (!n->s || !(n->type & 8) || ((n->type & 4) ? n->dpl > rpl : n->dpl != rpl))
+		raise_gp(c, sel & 0xfffc);
+	if (!n->present)
+		raise_fault(c, 11, true, sel & 0xfffc);
+	return lo;
+}
+
 /* Invalidates data segments the new, less privileged CPL may not use. */
 static void drop_privileged_segs(struct emu_cpu *c)
 {
@@ -439,18 +462,8 @@ void far_return(struct emu_cpu *c, int osize, uint16_t pop_extra)
 	uint64_t ip = pop(c, osize);
 	uint16_t sel = pop(c, osize);
 	int rpl = sel & 3;
-	if ((sel & 0xfffc) == 0 || rpl < c->cpl) {
-		c->s.gpr[RSP] = sp;
-		raise_gp(c, sel & 0xfffc);
-	}
-	uint64_t lo;
-	read_descriptor(c, sel, &lo, NULL, true, 13);
 	struct segment n;
-	desc_to_seg(&n, sel, lo, 0);
-	if (!n.s || !(n.type & 8) || ((n.type & 4) ? n.dpl > rpl : n.dpl != rpl))
-		raise_gp(c, sel & 0xfffc);
-	if (!n.present)
-		raise_fault(c, 11, true, sel & 0xfffc);
+	uint64_t lo = check_return_cs(c, sel, sp, &n);
 	c->s.gpr[RSP] = (c->s.gpr[RSP] & ~stack_mask(c)) | ((c->s.gpr[RSP] + pop_extra) & stack_mask(c));
 	if (rpl > c->cpl) {
 		uint64_t nsp = pop(c, osize);
@@ -576,18 +589,8 @@ void do_iret(struct emu_cpu *c, int osize)
 		return;
 	}
 	int rpl = sel & 3;
-	if ((sel & 0xfffc) == 0 || rpl < c->cpl) {
-		c->s.gpr[RSP] = sp;
-		raise_gp(c, sel & 0xfffc);
-	}
-	uint64_t lo;
-	read_descriptor(c, sel, &lo, NULL, true, 13);
 	struct segment n;
-	desc_to_seg(&n, sel, lo, 0);
-	if (!n.s || !(n.type & 8) || ((n.type & 4) ? n.dpl > rpl : n.dpl != rpl))
-		raise_gp(c, sel & 0xfffc);
-	if (!n.present)
-		raise_fault(c, 11, true, sel & 0xfffc);
+	uint64_t lo = check_return_cs(c, sel, sp, &n);
 	bool pop_stack = rpl > c->cpl || c->code64;
 	uint64_t nsp = 0;
 	uint16_t nss = 0;
