@@ -62,6 +62,29 @@ static void stop_signals(sigset_t *set)
 	sigaddset(set, SIGUSR2);
 }
 
+void vm_init_machine(struct vm *vm, const struct engine *engine, const struct vm_config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->start_ns = host_now_ns();
+	vm->engine = engine;
+	vm->cfg = *cfg;
+	vm->ncpus = cfg->ncpus;
+	for (int i = 0; i < vm->ncpus; i++) {
+		vm->vcpu[i].vm = vm;
+		vm->vcpu[i].index = i;
+	}
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->intr_lock, NULL);
+	/* intr_wait's deadlines are on the monotonic clock. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->intr_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+}
+
 int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config *cfg,
 	      char *err, size_t n)
 {
@@ -74,20 +97,8 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 	sigset_t set;
 	stop_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);   /* before devices start threads */
+	vm_init_machine(vm, engine, cfg);
 	vm->main_thread = pthread_self();
-	vm->start_ns = host_now_ns();
-	vm->engine = engine;
-	vm->cfg = *cfg;
-	vm->ncpus = cfg->ncpus;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_mutex_init(&vm->intr_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&vm->intr_wake, &ca);
-	pthread_condattr_destroy(&ca);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
 	if (guest_mem_init(&vm->mem, cfg->ram_size, err, n) != 0)
 		return -1;
 	char why[256] = "";
@@ -98,8 +109,6 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 	}
 	for (int i = 0; i < vm->ncpus; i++) {
 		struct vcpu *cpu = &vm->vcpu[i];
-		cpu->vm = vm;
-		cpu->index = i;
 		cpu_state_reset(&cpu->boot_state);
 		if (engine->vcpu_create(cpu, why, sizeof(why)) != 0) {
 			snprintf(err, n, "%s engine: vCPU %d: %s", engine->name, i, why);

@@ -82,6 +82,10 @@ struct vm {
 
 int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config *cfg,
 	      char *err, size_t n);
+/* The part of vm_create that needs no host resources: the locks, the
+ * buses, the vCPUs' back pointers, the start time. vm_create begins with
+ * it; tests that attach devices to a machine without an engine use it alone. */
+void vm_init_machine(struct vm *vm, const struct engine *engine, const struct vm_config *cfg);
 /* Runs every vCPU to the end and returns the exit status. */
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "console.h"
 #include "dev/uart.h"
+#include "test_vm.h"
 #include "vm.h"
 
 static void test_escape(void)
@@ -73,11 +74,11 @@ static void sleep_ms(int ms)
 /* Waits up to 2 s for cond to hold. */
 #define WAIT_FOR(cond) do { for (int i_ = 0; i_ < 200 && !(cond); i_++) sleep_ms(10); } while (0)
 
+static const struct engine no_engine = { .name = "none" };
+
 static struct vm *new_vm(void)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	return vm;
+	return test_vm_new(&no_engine, 0, 0);
 }
 
 static void test_pipe_input(void)

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "dev/acpi_pm.h"
+#include "test_vm.h"
 #include "vm.h"
 
 static int sci_level;
@@ -24,15 +25,7 @@ static const struct engine test_engine = { .name = "test", .irq_line = record_ir
 
 static struct vm *new_vm(void)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	vm->engine = &test_engine;
-	vm->cfg.ram_size = 64 << 20;
-	vm->cfg.console_in_fd = -1;
-	vm->cfg.console_out_fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->start_ns = host_now_ns();
+	struct vm *vm = test_vm_new(&test_engine, 0, 64 << 20);
 	sci_level = 0;
 	sci_raises = 0;
 	char err[256] = "";
@@ -47,19 +40,6 @@ static void free_vm(struct vm *vm)
 	free(vm);
 }
 
-static uint32_t in(struct vm *vm, uint16_t port, unsigned size)
-{
-	uint8_t d[4] = { 0 };
-	bus_access(&vm->pio, port, d, size, false);
-	return d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
-}
-
-static void out(struct vm *vm, uint16_t port, uint32_t v, unsigned size)
-{
-	uint8_t d[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	bus_access(&vm->pio, port, d, size, true);
-}
-
 static int stopped(struct vm *vm)
 {
 	return atomic_load(&vm->stopping);
@@ -68,42 +48,42 @@ static int stopped(struct vm *vm)
 static void test_power_off(void)
 {
 	struct vm *vm = new_vm();
-	uint16_t cnt = (uint16_t)in(vm, PORT_ACPI_PM1A_CNT, 2);
+	uint16_t cnt = (uint16_t)pio_in(vm, PORT_ACPI_PM1A_CNT, 2);
 	CHECK(cnt & ACPI_PM1_SCI_EN, "acpi-pm: SCI_EN reads 1 (ACPI always enabled)");
 	/* What ACPICA does for S5: SLP_TYP first, then SLP_TYP | SLP_EN. */
 	uint16_t typ = ACPI_SLP_TYP_S5 << ACPI_PM1_SLP_TYP_SHIFT;
-	out(vm, PORT_ACPI_PM1A_CNT, cnt | typ, 2);
+	pio_out(vm, PORT_ACPI_PM1A_CNT, cnt | typ, 2);
 	CHECK(!stopped(vm), "acpi-pm: SLP_TYP without SLP_EN keeps the machine running");
-	CHECK_EQ(in(vm, PORT_ACPI_PM1A_CNT, 2) & ACPI_PM1_SLP_TYP_MASK, typ, "acpi-pm: SLP_TYP reads back");
-	out(vm, PORT_ACPI_PM1A_CNT, cnt | typ | ACPI_PM1_SLP_EN, 2);
+	CHECK_EQ(pio_in(vm, PORT_ACPI_PM1A_CNT, 2) & ACPI_PM1_SLP_TYP_MASK, typ, "acpi-pm: SLP_TYP reads back");
+	pio_out(vm, PORT_ACPI_PM1A_CNT, cnt | typ | ACPI_PM1_SLP_EN, 2);
 	CHECK(stopped(vm) && vm->status == STATUS_OK, "acpi-pm: S5 SLP_TYP | SLP_EN stops the machine, status 0");
 	CHECK_STR_CONTAINS(vm->stop_reason, "powered off (ACPI S5)", "acpi-pm: power-off reason");
 	free_vm(vm);
 
 	/* The same as two byte writes, the high byte carrying SLP_TYP and SLP_EN. */
 	vm = new_vm();
-	out(vm, PORT_ACPI_PM1A_CNT, 0x01, 1);
+	pio_out(vm, PORT_ACPI_PM1A_CNT, 0x01, 1);
 	CHECK(!stopped(vm), "acpi-pm: a low-byte write does not sleep");
-	out(vm, PORT_ACPI_PM1A_CNT + 1, (typ | ACPI_PM1_SLP_EN) >> 8, 1);
+	pio_out(vm, PORT_ACPI_PM1A_CNT + 1, (typ | ACPI_PM1_SLP_EN) >> 8, 1);
 	CHECK(stopped(vm) && vm->status == STATUS_OK, "acpi-pm: byte-wide SLP_EN write powers off");
 	free_vm(vm);
 
 	vm = new_vm();
 	for (unsigned t = 0; t < 8; t++)
 		if (t != ACPI_SLP_TYP_S5)
-			out(vm, PORT_ACPI_PM1A_CNT, (t << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN, 2);
+			pio_out(vm, PORT_ACPI_PM1A_CNT, (t << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN, 2);
 	CHECK(!stopped(vm), "acpi-pm: SLP_EN with another SLP_TYP leaves the machine in S0");
-	CHECK_EQ(in(vm, PORT_ACPI_PM1A_CNT, 2) & ACPI_PM1_SLP_EN, 0, "acpi-pm: SLP_EN reads 0");
+	CHECK_EQ(pio_in(vm, PORT_ACPI_PM1A_CNT, 2) & ACPI_PM1_SLP_EN, 0, "acpi-pm: SLP_EN reads 0");
 	free_vm(vm);
 }
 
 static void test_reset(void)
 {
 	struct vm *vm = new_vm();
-	out(vm, PORT_ACPI_RESET, 0x01, 1);
-	out(vm, PORT_ACPI_RESET + 1, ACPI_RESET_VALUE, 1);
+	pio_out(vm, PORT_ACPI_RESET, 0x01, 1);
+	pio_out(vm, PORT_ACPI_RESET + 1, ACPI_RESET_VALUE, 1);
 	CHECK(!stopped(vm), "acpi-pm: other values or ports do not reset");
-	out(vm, PORT_ACPI_RESET, ACPI_RESET_VALUE, 1);
+	pio_out(vm, PORT_ACPI_RESET, ACPI_RESET_VALUE, 1);
 	CHECK(stopped(vm) && vm->status == STATUS_OK, "acpi-pm: the reset value resets, status 0");
 	CHECK_STR_CONTAINS(vm->stop_reason, "guest reset (ACPI)", "acpi-pm: reset reason");
 	free_vm(vm);
@@ -113,25 +93,25 @@ static void test_events(void)
 {
 	struct vm *vm = new_vm();
 	/* ACPICA checks that an enable bit it sets reads back set. */
-	out(vm, PORT_ACPI_PM1A_EVT + 2, ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_RTC, 2);
-	CHECK_EQ(in(vm, PORT_ACPI_PM1A_EVT + 2, 2), ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_RTC,
+	pio_out(vm, PORT_ACPI_PM1A_EVT + 2, ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_RTC, 2);
+	CHECK_EQ(pio_in(vm, PORT_ACPI_PM1A_EVT + 2, 2), ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_RTC,
 		 "acpi-pm: PM1 enable bits read back");
-	out(vm, PORT_ACPI_PM1A_EVT + 2, 0xffff, 2);
-	CHECK_EQ(in(vm, PORT_ACPI_PM1A_EVT + 2, 2), 0x4721, "acpi-pm: only defined enable bits stick");
-	out(vm, PORT_ACPI_PM1A_EVT + 2, 0, 2);
-	CHECK_EQ(in(vm, PORT_ACPI_PM1A_EVT, 2), 0, "acpi-pm: no status at power-on");
+	pio_out(vm, PORT_ACPI_PM1A_EVT + 2, 0xffff, 2);
+	CHECK_EQ(pio_in(vm, PORT_ACPI_PM1A_EVT + 2, 2), 0x4721, "acpi-pm: only defined enable bits stick");
+	pio_out(vm, PORT_ACPI_PM1A_EVT + 2, 0, 2);
+	CHECK_EQ(pio_in(vm, PORT_ACPI_PM1A_EVT, 2), 0, "acpi-pm: no status at power-on");
 	CHECK_EQ(sci_raises, 0, "acpi-pm: no SCI at power-on");
 
 	/* 2^23 ticks (2.34 s) have passed: the timer's bit 23 flipped. */
 	vm->start_ns -= 2500000000ull;
-	CHECK(in(vm, PORT_ACPI_PM1A_EVT, 2) & ACPI_PM1_TMR, "acpi-pm: TMR_STS after bit 23 of the count flips");
+	CHECK(pio_in(vm, PORT_ACPI_PM1A_EVT, 2) & ACPI_PM1_TMR, "acpi-pm: TMR_STS after bit 23 of the count flips");
 	CHECK_EQ(sci_raises, 0, "acpi-pm: no SCI while TMR_EN is clear");
-	out(vm, PORT_ACPI_PM1A_EVT + 2, ACPI_PM1_TMR, 2);
+	pio_out(vm, PORT_ACPI_PM1A_EVT + 2, ACPI_PM1_TMR, 2);
 	CHECK(sci_level == 1, "acpi-pm: TMR_STS with TMR_EN raises the SCI");
-	out(vm, PORT_ACPI_PM1A_EVT, ACPI_PM1_TMR, 2);
-	CHECK_EQ(in(vm, PORT_ACPI_PM1A_EVT, 2) & ACPI_PM1_TMR, 0, "acpi-pm: writing 1 clears TMR_STS");
+	pio_out(vm, PORT_ACPI_PM1A_EVT, ACPI_PM1_TMR, 2);
+	CHECK_EQ(pio_in(vm, PORT_ACPI_PM1A_EVT, 2) & ACPI_PM1_TMR, 0, "acpi-pm: writing 1 clears TMR_STS");
 	CHECK(sci_level == 0, "acpi-pm: clearing the status lowers the SCI");
-	out(vm, PORT_ACPI_PM1A_EVT, 0, 4);
+	pio_out(vm, PORT_ACPI_PM1A_EVT, 0, 4);
 	CHECK(!stopped(vm), "acpi-pm: event registers never stop the machine");
 	free_vm(vm);
 }
@@ -150,15 +130,15 @@ static void test_timer(void)
 		 (100ull * 24 * 3600 * 3579545) & 0xffffff, "acpi-pm timer: exact after 100 days (no overflow)");
 
 	struct vm *vm = new_vm();
-	uint32_t a = in(vm, PORT_ACPI_PM_TMR, 4);
+	uint32_t a = pio_in(vm, PORT_ACPI_PM_TMR, 4);
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	nanosleep(&ts, NULL);
-	uint32_t b = in(vm, PORT_ACPI_PM_TMR, 4);
+	uint32_t b = pio_in(vm, PORT_ACPI_PM_TMR, 4);
 	uint32_t delta = (b - a) & 0xffffff;
 	CHECK((a >> 24) == 0 && (b >> 24) == 0, "acpi-pm timer: bits 24-31 read 0");
 	CHECK(delta >= 71591 && delta < 71591 * 20, "acpi-pm timer: 20 ms of sleep is about 71591 ticks (%u)",
 	      delta);
-	CHECK(in(vm, PORT_ACPI_PM_TMR + 2, 2) <= 0xff, "acpi-pm timer: a 16-bit read of the high half");
+	CHECK(pio_in(vm, PORT_ACPI_PM_TMR + 2, 2) <= 0xff, "acpi-pm timer: a 16-bit read of the high half");
 	free_vm(vm);
 }
 

@@ -6,6 +6,7 @@
 #include "check.h"
 #include "dev/intr_platform.h"
 #include "dev/lapic.h"
+#include "test_vm.h"
 #include "vm.h"
 
 static uint64_t fake_ns;
@@ -27,20 +28,7 @@ static const struct engine kvm_like_engine = { .name = "kvm-like", .irq_line = k
 
 static struct vm *new_vm(const struct engine *engine, int ncpus)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	vm->engine = engine;
-	vm->ncpus = ncpus;
-	vm->cfg.ncpus = ncpus;
-	for (int i = 0; i < ncpus; i++) {
-		vm->vcpu[i].vm = vm;
-		vm->vcpu[i].index = i;
-	}
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_mutex_init(&vm->intr_lock, NULL);
-	pthread_cond_init(&vm->intr_wake, NULL);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->start_ns = host_now_ns();
+	struct vm *vm = test_vm_new(engine, ncpus, 0);
 	char err[256] = "";
 	int rc = intr_platform_device.create(vm, err, sizeof(err));
 	CHECK(rc == 0, "platform: attaches to a %s machine (%s)", engine->name, err);
@@ -53,16 +41,15 @@ static void free_vm(struct vm *vm)
 	free(vm);
 }
 
+/* The 8259 and 8254 registers are all one byte wide. */
 static void out(struct vm *vm, uint16_t port, uint8_t v)
 {
-	bus_access(&vm->pio, port, &v, 1, true);
+	pio_out(vm, port, v, 1);
 }
 
 static uint8_t in(struct vm *vm, uint16_t port)
 {
-	uint8_t v = 0;
-	bus_access(&vm->pio, port, &v, 1, false);
-	return v;
+	return (uint8_t)pio_in(vm, port, 1);
 }
 
 static void mmio_write(struct vm *vm, uint64_t addr, uint32_t v)

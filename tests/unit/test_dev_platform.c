@@ -7,6 +7,7 @@
 #include "check.h"
 #include "dev/device_state.h"
 #include "dev/platform.h"
+#include "test_vm.h"
 #include "vm.h"
 
 static int irq_level[32];
@@ -27,15 +28,7 @@ static const struct engine test_engine = { .name = "test", .irq_line = record_ir
 
 static struct vm *new_vm(uint64_t ram)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
-	vm->engine = &test_engine;
-	vm->cfg.ram_size = ram;
-	vm->cfg.console_in_fd = -1;
-	vm->cfg.console_out_fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->start_ns = host_now_ns();
+	struct vm *vm = test_vm_new(&test_engine, 0, ram);
 	memset(irq_level, 0, sizeof(irq_level));
 	memset(irq_raises, 0, sizeof(irq_raises));
 	return vm;
@@ -55,45 +48,32 @@ static void free_vm(struct vm *vm, struct device_desc *d)
 	free(vm);
 }
 
-static uint32_t in(struct vm *vm, uint16_t port, unsigned size)
-{
-	uint8_t d[4] = { 0 };
-	bus_access(&vm->pio, port, d, size, false);
-	return d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
-}
-
-static void out(struct vm *vm, uint16_t port, uint32_t v, unsigned size)
-{
-	uint8_t d[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	bus_access(&vm->pio, port, d, size, true);
-}
-
 static void test_pci_config(void)
 {
 	struct vm *vm = new_vm(64 << 20);
 	attach(vm, &pci_config_device);
-	out(vm, PORT_PCI_ADDRESS, 0x80000000, 4);
-	CHECK_EQ(in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: address register reads back 0x80000000");
-	out(vm, PORT_PCI_ADDRESS, 0x8000f80c, 4);
-	CHECK_EQ(in(vm, PORT_PCI_ADDRESS, 4), 0x8000f80c, "pci: address register reads back any value");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: address register reads back 0x80000000");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x8000f80c, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS, 4), 0x8000f80c, "pci: address register reads back any value");
 	static const unsigned widths[] = { 1, 2, 4 };
 	for (unsigned w = 0; w < 3; w++)
 		for (unsigned off = 0; off + widths[w] <= 4; off++)
-			CHECK_EQ(in(vm, PORT_PCI_DATA + off, widths[w]),
+			CHECK_EQ(pio_in(vm, PORT_PCI_DATA + off, widths[w]),
 				 widths[w] == 4 ? 0xffffffffu : (1u << (8 * widths[w])) - 1,
 				 "pci: data read width %u at 0xcfc+%u is all ones (no device)", widths[w], off);
-	out(vm, PORT_PCI_ADDRESS, 0x80000000, 4);
-	out(vm, PORT_PCI_DATA, 0x12345678, 4);
-	CHECK_EQ(in(vm, PORT_PCI_DATA, 4), 0xffffffff, "pci: data writes are ignored");
-	CHECK_EQ(in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: data writes leave the address alone");
-	CHECK_EQ(in(vm, PORT_PCI_ADDRESS + 2, 1), 0xff, "pci: byte reads inside 0xcf8 do not show the address");
-	out(vm, PORT_PCI_ADDRESS + 3, 0x01, 1);
-	CHECK_EQ(in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: byte writes do not touch the address");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000, 4);
+	pio_out(vm, PORT_PCI_DATA, 0x12345678, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffffffff, "pci: data writes are ignored");
+	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: data writes leave the address alone");
+	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS + 2, 1), 0xff, "pci: byte reads inside 0xcf8 do not show the address");
+	pio_out(vm, PORT_PCI_ADDRESS + 3, 0x01, 1);
+	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: byte writes do not touch the address");
 	CHECK_EQ(vm->pio.unhandled, 0, "pci: every access was claimed");
 	CHECK(!atomic_load(&vm->stopping), "pci: nothing so far resets the machine");
-	out(vm, PORT_PCI_ADDRESS + 1, 0x02, 1);
+	pio_out(vm, PORT_PCI_ADDRESS + 1, 0x02, 1);
 	CHECK(!atomic_load(&vm->stopping), "pci: 0xcf9 SYS_RST alone does not reset");
-	out(vm, PORT_PCI_ADDRESS + 1, 0x06, 1);
+	pio_out(vm, PORT_PCI_ADDRESS + 1, 0x06, 1);
 	CHECK(atomic_load(&vm->stopping) && vm->status == 0, "pci: 0xcf9 RST_CPU resets (status 0)");
 	free_vm(vm, &pci_config_device);
 }
@@ -114,7 +94,7 @@ static void test_debug_exit(void)
 		struct vm *vm = new_vm(64 << 20);
 		attach(vm, &debug_exit_device);
 		CHECK(!atomic_load(&vm->stopping), "debug-exit: the machine runs before the write");
-		out(vm, writes[i].port, writes[i].value, writes[i].size);
+		pio_out(vm, writes[i].port, writes[i].value, writes[i].size);
 		CHECK(atomic_load(&vm->stopping), "debug-exit: a %u-byte write to %#x stops the machine",
 		      writes[i].size, writes[i].port);
 		CHECK_EQ(vm->status, (writes[i].value << 1) | 1,
@@ -197,7 +177,7 @@ static void test_post_code(void)
 	attach(vm, &post_code_device);
 	uint8_t v = 0x42;
 	CHECK(bus_access(&vm->pio, PORT_POST_CODE, &v, 1, true), "post-code: writes to 0x80 are claimed");
-	CHECK_EQ(in(vm, PORT_POST_CODE, 1), 0xff, "post-code: reads see no device");
+	CHECK_EQ(pio_in(vm, PORT_POST_CODE, 1), 0xff, "post-code: reads see no device");
 	CHECK_EQ(vm->pio.unhandled, 0, "post-code: nothing counted as unhandled");
 	free_vm(vm, &post_code_device);
 }
@@ -206,13 +186,13 @@ static void test_i8042_glue(void)
 {
 	struct vm *vm = new_vm(64 << 20);
 	attach(vm, &i8042_device);
-	CHECK_EQ(in(vm, PORT_I8042_CMD, 1) & 0x01, 0, "i8042 port: output buffer empty");
-	out(vm, PORT_I8042_CMD, 0xaa, 1);
+	CHECK_EQ(pio_in(vm, PORT_I8042_CMD, 1) & 0x01, 0, "i8042 port: output buffer empty");
+	pio_out(vm, PORT_I8042_CMD, 0xaa, 1);
 	CHECK_EQ(irq_level[IRQ_KEYBOARD], 1, "i8042 port: the self-test answer raises IRQ 1");
-	CHECK_EQ(in(vm, PORT_I8042_DATA, 1), 0x55, "i8042 port: self-test through ports 0x64/0x60");
+	CHECK_EQ(pio_in(vm, PORT_I8042_DATA, 1), 0x55, "i8042 port: self-test through ports 0x64/0x60");
 	CHECK_EQ(irq_level[IRQ_KEYBOARD], 0, "i8042 port: IRQ 1 drops once read");
 	CHECK(!atomic_load(&vm->stopping), "i8042 port: the machine runs");
-	out(vm, PORT_I8042_CMD, 0xfe, 1);
+	pio_out(vm, PORT_I8042_CMD, 0xfe, 1);
 	CHECK(atomic_load(&vm->stopping) && vm->status == 0, "i8042 port: 0xFE stops the machine with status 0");
 	CHECK(strcmp(vm->stop_reason, "guest reset via i8042") == 0, "i8042 port: stop reason says why");
 	free_vm(vm, &i8042_device);
@@ -222,16 +202,16 @@ static void test_rtc_glue(void)
 {
 	struct vm *vm = new_vm(512ull << 20);
 	attach(vm, &rtc_device);
-	out(vm, PORT_RTC_INDEX, 0x35, 1);
-	unsigned hi = in(vm, PORT_RTC_DATA, 1);
-	out(vm, PORT_RTC_INDEX, 0x34, 1);
-	unsigned lo = in(vm, PORT_RTC_DATA, 1);
+	pio_out(vm, PORT_RTC_INDEX, 0x35, 1);
+	unsigned hi = pio_in(vm, PORT_RTC_DATA, 1);
+	pio_out(vm, PORT_RTC_INDEX, 0x34, 1);
+	unsigned lo = pio_in(vm, PORT_RTC_DATA, 1);
 	CHECK_EQ(hi << 8 | lo, (512 - 16) * 16, "rtc port: CMOS 0x34/0x35 from vm->cfg.ram_size");
-	out(vm, PORT_RTC_INDEX, 0x8d, 1);
-	CHECK_EQ(in(vm, PORT_RTC_DATA, 1), 0x80, "rtc port: register D through 0x70/0x71 with NMI masked");
-	CHECK_EQ(in(vm, PORT_RTC_INDEX, 1), 0xff, "rtc port: the index port is write-only");
-	out(vm, PORT_RTC_INDEX, 0x32, 1);
-	unsigned century = in(vm, PORT_RTC_DATA, 1);
+	pio_out(vm, PORT_RTC_INDEX, 0x8d, 1);
+	CHECK_EQ(pio_in(vm, PORT_RTC_DATA, 1), 0x80, "rtc port: register D through 0x70/0x71 with NMI masked");
+	CHECK_EQ(pio_in(vm, PORT_RTC_INDEX, 1), 0xff, "rtc port: the index port is write-only");
+	pio_out(vm, PORT_RTC_INDEX, 0x32, 1);
+	unsigned century = pio_in(vm, PORT_RTC_DATA, 1);
 	CHECK(century == 0x20 || century == 0x21, "rtc port: the host clock's century (%#x)", century);
 	free_vm(vm, &rtc_device);
 }
@@ -245,18 +225,18 @@ static void test_serial_glue(void)
 	attach(vm, &com1_device);
 	const char *msg = "Linux";
 	for (const char *c = msg; *c; c++)
-		out(vm, PORT_COM1, (uint8_t)*c, 1);
+		pio_out(vm, PORT_COM1, (uint8_t)*c, 1);
 	char got[16] = "";
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	ssize_t r = read(p[0], got, sizeof(got) - 1);
 	CHECK(r == 5 && memcmp(got, msg, 5) == 0, "com1: THR writes reach console_out_fd");
-	out(vm, PORT_COM1 + 4, 0x08, 1);  /* OUT2 */
-	out(vm, PORT_COM1 + 1, 0x02, 1);  /* ETBEI */
+	pio_out(vm, PORT_COM1 + 4, 0x08, 1);  /* OUT2 */
+	pio_out(vm, PORT_COM1 + 1, 0x02, 1);  /* ETBEI */
 	CHECK_EQ(irq_level[IRQ_COM1], 1, "com1: the THRE interrupt reaches IRQ 4");
-	CHECK_EQ(in(vm, PORT_COM1 + 2, 1), 0x02, "com1: IIR at 0x3fa names THRE");
+	CHECK_EQ(pio_in(vm, PORT_COM1 + 2, 1), 0x02, "com1: IIR at 0x3fa names THRE");
 	CHECK_EQ(irq_level[IRQ_COM1], 0, "com1: IRQ 4 drops after the IIR read");
-	CHECK_EQ(in(vm, PORT_COM1 + 5, 1) & 0x60, 0x60, "com1: LSR at 0x3fd shows THRE|TEMT");
-	CHECK_EQ(in(vm, PORT_COM1 + 6, 2) & 0xff, 0xb0, "com1: a 16-bit read splits into MSR and SCR");
+	CHECK_EQ(pio_in(vm, PORT_COM1 + 5, 1) & 0x60, 0x60, "com1: LSR at 0x3fd shows THRE|TEMT");
+	CHECK_EQ(pio_in(vm, PORT_COM1 + 6, 2) & 0xff, 0xb0, "com1: a 16-bit read splits into MSR and SCR");
 	free_vm(vm, &com1_device);
 	close(p[0]);
 	close(p[1]);

@@ -11,16 +11,13 @@ static struct vm vm;
 static int setup(uint64_t ram, const uint8_t *code, size_t len, uint64_t at)
 {
 	char err[256];
-	memset(&vm, 0, sizeof(vm));
-	vm.engine = &engine_kvm;
-	vm.ncpus = 1;
-	vm.cfg.ncpus = 1;
+	struct vm_config cfg = { .ram_size = ram, .ncpus = 1, .console_in_fd = -1, .console_out_fd = -1 };
+	vm_init_machine(&vm, &engine_kvm, &cfg);
 	if (guest_mem_init(&vm.mem, ram, err, sizeof(err)) != 0 ||
 	    engine_kvm.vm_create(&vm, err, sizeof(err)) != 0) {
 		printf("FAIL kvm/setup: %s\n", err);
 		return -1;
 	}
-	vm.vcpu[0].vm = &vm;
 	if (engine_kvm.vcpu_create(&vm.vcpu[0], err, sizeof(err)) != 0) {
 		printf("FAIL kvm/vcpu: %s\n", err);
 		return -1;
