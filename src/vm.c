@@ -104,6 +104,9 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 	char why[256] = "";
 	if (engine->vm_create(vm, why, sizeof(why)) != 0) {
 		snprintf(err, n, "%s engine: %s", engine->name, why);
+		/* An engine may fail half way; its destroy undoes what it left. */
+		if (vm->engine_priv && engine->vm_destroy)
+			engine->vm_destroy(vm);
 		guest_mem_free(&vm->mem);
 		return -1;
 	}

@@ -40,7 +40,8 @@ struct kvm_vcpu {
 	int thread_known;
 };
 
-static int kvm_available(char *why, size_t n)
+/* Opens /dev/kvm and checks it is a KVM popek can drive; the fd, or -1 with the reason. */
+static int kvm_open(char *why, size_t n)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -50,16 +51,25 @@ static int kvm_available(char *why, size_t n)
 		return -1;
 	}
 	int version = ioctl(fd, KVM_GET_API_VERSION, 0);
-	int irqchip = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP);
-	close(fd);
 	if (version != KVM_API_VERSION) {
 		snprintf(why, n, "/dev/kvm speaks API version %d, popek needs %d", version, KVM_API_VERSION);
+		close(fd);
 		return -1;
 	}
-	if (irqchip <= 0) {
+	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0) {
 		snprintf(why, n, "this KVM has no in-kernel interrupt controller");
+		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+static int kvm_available(char *why, size_t n)
+{
+	int fd = kvm_open(why, n);
+	if (fd < 0)
+		return -1;
+	close(fd);
 	return 0;
 }
 
@@ -133,8 +143,6 @@ static int set_memory(struct vm *vm, struct kvm_vm *k, char *err, size_t n)
 
 static int kvm_vm_create(struct vm *vm, char *err, size_t n)
 {
-	if (kvm_available(err, n) != 0)
-		return -1;
 	struct kvm_vm *k = calloc(1, sizeof(*k));
 	if (!k) {
 		snprintf(err, n, "out of memory");
@@ -142,11 +150,9 @@ static int kvm_vm_create(struct vm *vm, char *err, size_t n)
 	}
 	k->vm_fd = -1;
 	vm->engine_priv = k;
-	k->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (k->kvm_fd < 0) {
-		snprintf(err, n, "cannot open /dev/kvm: %s", strerror(errno));
+	k->kvm_fd = kvm_open(err, n);
+	if (k->kvm_fd < 0)
 		return -1;
-	}
 	int max_cpus = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max_cpus > 0 && vm->ncpus > max_cpus) {
 		snprintf(err, n, "this KVM supports at most %d vCPUs, %d asked", max_cpus, vm->ncpus);
@@ -405,11 +411,6 @@ static int kvm_irq_line(struct vm *vm, unsigned line, int level)
 	return ioctl(vm_priv(vm)->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
-static void kvm_print_stats(struct vm *vm, int fd)
-{
-	kvm_stats_print(vm, fd);
-}
-
 const struct engine engine_kvm = {
 	.name = "kvm",
 	.available = kvm_available,
@@ -423,7 +424,7 @@ const struct engine engine_kvm = {
 	.kick = kvm_kick,
 	.exit_rip = kvm_exit_rip,
 	.irq_line = kvm_irq_line,
-	.print_stats = kvm_print_stats,
+	.print_stats = kvm_stats_print,
 };
 
 /* For kvm_stats.c: the stats fd of a vCPU, or -1. */
