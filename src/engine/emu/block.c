@@ -34,7 +34,7 @@ int block_cache_init(struct emu_vm *v, uint64_t max_gpa)
 	v->blocks_cap = MAX_BLOCKS;
 	if (!v->hash || !v->page_blocks || !v->arena || !v->blocks || !v->code_pfns)
 		return -1;
-	return 0;
+	return jit_init(v);
 }
 
 void block_cache_free(struct emu_vm *v)
@@ -44,6 +44,7 @@ void block_cache_free(struct emu_vm *v)
 	free(v->arena);
 	free(v->blocks);
 	free(v->code_pfns);
+	jit_free(v);
 }
 
 void block_flush_all(struct emu_vm *v)
@@ -54,6 +55,7 @@ void block_flush_all(struct emu_vm *v)
 	v->ncode = 0;
 	v->arena_used = 0;
 	v->nblocks = 0;
+	v->jit_used = 0;
 	v->flushes++;
 	v->gen++;
 }
@@ -171,7 +173,7 @@ static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint6
 		}
 	c->st.decoded++;
 
-	if (v->arena_used + BLOCK_MAX > v->arena_cap || v->nblocks >= v->blocks_cap)
+	if (v->arena_used + BLOCK_MAX > v->arena_cap || v->nblocks >= v->blocks_cap || jit_needs_flush(v))
 		block_flush_all(v);
 	struct insn *ins = v->arena + v->arena_used;
 	int avail = 4096 - (gpa & 0xfff), off = 0, n = 0;
@@ -202,6 +204,8 @@ static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint6
 		t->n = 1;
 		t->valid = false;
 		t->insn = ti;
+		t->jit = NULL;
+		t->jit_tried = true;
 		return t;
 	}
 	struct block *b = &v->blocks[v->nblocks++];
@@ -211,6 +215,10 @@ static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint6
 	b->n = n;
 	b->valid = true;
 	b->insn = ins;
+	b->jit = NULL;
+	b->jit_tried = false;
+	memset(b->link, 0, sizeof(b->link));
+	b->link[0].mode = b->link[1].mode = (uint32_t)mode;
 	unsigned h = hash_of(gpa, mode);
 	b->hnext = v->hash[h];
 	v->hash[h] = b;

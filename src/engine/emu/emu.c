@@ -322,6 +322,14 @@ static void run_block(struct emu_cpu *c, struct block *b)
 		single_step(c, b, shadow);
 		return;
 	}
+	if (!shadow && b->valid) {
+		if (!b->jit_tried)
+			jit_compile(c, b);
+		if (b->jit && b->jit(c) == 0) {
+			c->cur_block = NULL;
+			return;
+		}
+	}
 	int n = shadow ? 1 : b->n;
 	const struct insn *i = b->insn;
 	/* an instruction that changes the mode or CS ends the block */
@@ -426,20 +434,33 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 {
 	unsigned prev_stop = STOP_BLOCK;
 	struct block *prev = NULL;
+	struct jit_link *link = NULL;
 	for (;;) {
 		bool poll_due = --c->countdown == 0;
 		if (__builtin_expect(prev_stop || poll_due || c->s.events.interrupt_shadow ||
 				     atomic_load_explicit(&c->attention, memory_order_relaxed), 0)) {
 			if (poll_due)
 				c->countdown = POLL_BLOCKS;
+			link = NULL;  /* an event may have moved RIP: link only plain successions */
 			if (!between_blocks(c, poll_due))
 				return;
 		}
 		c->stop = 0;
+		uint64_t gen = c->evm->gen;
 		struct block *b = next_block(c, prev, prev_stop);
+		if (link && b->jit && b->valid && gen == c->evm->gen && b->mode == link->mode) {
+			/* the translated block that ran last can enter this one directly */
+			link->to = b;
+			link->rip = c->s.rip;
+			link->tlb_gen = c->tlb_gen;
+		}
+		c->jit_link = NULL;
 		run_block(c, b);
+		link = c->jit_link;
 		if (c->stop & STOP_EXIT)
 			return;
+		if (c->stop)
+			link = NULL;
 		prev_stop = c->stop;
 		prev = b->valid ? b : NULL;
 	}
@@ -599,14 +620,17 @@ static void emu_print_stats(struct vm *vm, int fd)
 			to[k] += from[k];
 	}
 	const struct emu_vm *v = vm->engine_priv;
-	uint64_t blocks = t.chain_hits + t.bcache_hits + t.hash_hits + t.decoded;
+	uint64_t blocks = t.chain_hits + t.bcache_hits + t.hash_hits + t.decoded + t.jit_chained;
 	dprintf(fd, "popek: emu engine\n");
 	dprintf(fd, "  instructions executed   %llu (%.1f per block)\n", (unsigned long long)icount,
 		blocks ? (double)icount / (double)blocks : 0.0);
-	dprintf(fd, "  blocks run              %llu: chained %llu, rip-cache %llu, hash %llu, decoded %llu\n",
-		(unsigned long long)blocks, (unsigned long long)t.chain_hits,
+	dprintf(fd, "  blocks run              %llu: linked %llu, chained %llu, rip-cache %llu, hash %llu, decoded %llu\n",
+		(unsigned long long)blocks, (unsigned long long)t.jit_chained, (unsigned long long)t.chain_hits,
 		(unsigned long long)t.bcache_hits, (unsigned long long)t.hash_hits,
 		(unsigned long long)t.decoded);
+	if (v)
+		dprintf(fd, "  translated blocks       %llu (%zu KiB of host code in use)\n",
+			(unsigned long long)v->jit_blocks, v->jit_used >> 10);
 	if (v)
 		dprintf(fd, "  block invalidations     %llu blocks in %llu page writes, %llu full flushes\n",
 			(unsigned long long)v->inval_blocks, (unsigned long long)v->inval_pages,

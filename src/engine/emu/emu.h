@@ -119,6 +119,14 @@ struct mmio_wq {
 };
 #define IO_BUF 4096
 
+/* A direct link from a translated block's exit to the next block's
+ * translation (jit.c), good for one linear RIP and one TLB generation. */
+struct jit_link {
+	struct block *to;
+	uint64_t rip, tlb_gen;
+	uint32_t mode;      /* the owner's decode mode: links never change it */
+};
+
 struct block {
 	uint64_t gpa;
 	uint32_t mode;
@@ -130,6 +138,11 @@ struct block {
 	 * change the mapping or the mode happened in between */
 	struct block *chain;
 	uint64_t chain_rip, chain_tlb_gen, chain_vm_gen;
+	/* the translation (jit.c), NULL until made or when it cannot be */
+	int (*jit)(struct emu_cpu *c);   /* 0: ran; 1: declined, interpret */
+	void *jit_body;                  /* where links enter it */
+	struct jit_link link[2];         /* taken branch, fall-through */
+	bool jit_tried;
 };
 
 /* A per-vCPU direct-mapped cache from linear RIP to block, in front of the
@@ -153,6 +166,7 @@ struct emu_stats {
 	uint64_t tlb_flushes;    /* whole-TLB flushes (CR3, CR0/CR4, EFER writes) */
 	uint64_t tlb_flush_pages;/* INVLPG and friends */
 	uint64_t interrupts;     /* external interrupts and NMIs delivered */
+	uint64_t jit_chained;    /* next block entered by a translated block's link */
 	uint64_t exits[EXIT_REASON_COUNT];
 };
 
@@ -224,10 +238,14 @@ struct emu_cpu {
 	bool dbg_active;            /* DR7 enables a breakpoint: instructions run one by one */
 	bool ac_active;             /* CR0.AM, RFLAGS.AC and CPL 3: #AC on misalignment */
 	bool mem_hooks;             /* either of the two: mem_read/mem_write look closer */
+	/* the TLB permission bit translated code needs for a read or a write
+	 * at the current CPL; 0 (always the slow path) while mem_hooks */
+	uint8_t jit_need_r, jit_need_w;
 	uint8_t dbg_hits;           /* data breakpoints hit by this instruction */              /* interrupts were deliverable at the last boundary */
 
 	const char *internal_why;
 	struct block *cur_block;
+	struct jit_link *jit_link; /* the link slot the last translated block left by */
 	struct block tmp_block;    /* an instruction crossing a page, never cached */
 	struct insn tmp_insn;
 	uint64_t tsc_base;         /* TSC = tsc_base + vm_now_ns(): the platform's 1 GHz clock */
@@ -252,6 +270,11 @@ struct emu_vm {
 	uint64_t flushes;
 	uint64_t inval_pages, inval_blocks;  /* pages of code written, blocks dropped */
 	uint64_t gen;                 /* bumped by a full flush */
+	/* translated code (jit.c): one executable arena, reset with the blocks */
+	uint8_t *jit_code;
+	size_t jit_used, jit_cap;
+	uint64_t jit_blocks;
+	struct jbuf *jbuf;
 	/* With more than one vCPU, one runs at a time (a big lock, taken per
 	 * slice of blocks): the block cache, the TLBs' view of page tables
 	 * and LOCK-prefixed instructions need nothing finer. */
@@ -294,6 +317,12 @@ static inline bool page_has_code(const struct emu_vm *v, uint64_t gpa)
 	uint64_t pfn = gpa >> 12;
 	return pfn < v->npages && v->page_blocks[pfn];
 }
+
+/* ---- jit.c */
+int jit_init(struct emu_vm *v);
+void jit_free(struct emu_vm *v);
+bool jit_needs_flush(const struct emu_vm *v);
+void jit_compile(struct emu_cpu *c, struct block *b);
 
 /* ---- except.c */
 void raise_fault(struct emu_cpu *c, int vec, bool has_err, uint32_t err) __attribute__((noreturn));
