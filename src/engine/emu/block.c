@@ -55,7 +55,7 @@ void block_flush_all(struct emu_vm *v)
 	v->ncode = 0;
 	v->arena_used = 0;
 	v->nblocks = 0;
-	v->jit_used = 0;
+	v->jit_used = v->jit_glue;
 	v->flushes++;
 	v->gen++;
 }
@@ -216,6 +216,7 @@ static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint6
 	b->valid = true;
 	b->insn = ins;
 	b->jit = NULL;
+	b->jit_body = NULL;
 	b->jit_tried = false;
 	memset(b->link, 0, sizeof(b->link));
 	b->link[0].mode = b->link[1].mode = (uint32_t)mode;

@@ -16,7 +16,7 @@
 #include "intr.h"
 #include "vm.h"
 
-#define POLL_BLOCKS 64
+#define POLL_BLOCKS 256
 
 static struct emu_cpu *cpu_of(struct vcpu *v)
 {
@@ -448,7 +448,8 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 		c->stop = 0;
 		uint64_t gen = c->evm->gen;
 		struct block *b = next_block(c, prev, prev_stop);
-		if (link && b->jit && b->valid && gen == c->evm->gen && b->mode == link->mode) {
+		if (link && b->jit && b->valid && gen == c->evm->gen && b->mode == link->mode &&
+		    (!link->near || b->gpa == link->want_gpa)) {
 			/* the translated block that ran last can enter this one directly */
 			link->to = b;
 			link->rip = c->s.rip;

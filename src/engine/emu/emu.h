@@ -123,8 +123,10 @@ struct mmio_wq {
  * translation (jit.c), good for one linear RIP and one TLB generation. */
 struct jit_link {
 	struct block *to;
-	uint64_t rip, tlb_gen;
-	uint32_t mode;      /* the owner's decode mode: links never change it */
+	uint64_t rip, tlb_gen;   /* far links: valid for this RIP and TLB generation */
+	uint64_t want_gpa;       /* near links (same page): the one block they may name */
+	uint32_t mode;           /* the owner's decode mode: links never change it */
+	bool near;
 };
 
 struct block {
@@ -273,6 +275,8 @@ struct emu_vm {
 	/* translated code (jit.c): one executable arena, reset with the blocks */
 	uint8_t *jit_code;
 	size_t jit_used, jit_cap;
+	size_t jit_glue;              /* bytes of shared glue at the start */
+	void *glue_near, *glue_far, *glue_dyn64, *glue_dyn32;
 	uint64_t jit_blocks;
 	struct jbuf *jbuf;
 	/* With more than one vCPU, one runs at a time (a big lock, taken per

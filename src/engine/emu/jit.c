@@ -47,6 +47,8 @@ _Static_assert(sizeof(struct tlb_entry) == 32, "the TLB probe indexes entries by
 _Static_assert(offsetof(struct emu_cpu, lf_size) == offsetof(struct emu_cpu, lf_kind) + 1,
 	       "lf_kind and lf_size are written as one word");
 
+static bool emit_glue(struct emu_vm *v);
+
 int jit_init(struct emu_vm *v)
 {
 	v->jbuf = malloc(sizeof(*v->jbuf));
@@ -61,7 +63,10 @@ int jit_init(struct emu_vm *v)
 		return 0;  /* no executable memory (a hardened host): interpret */
 	v->jit_code = p;
 	v->jit_cap = JIT_CODE_SIZE;
-	v->jit_used = 0;
+	if (!emit_glue(v)) {
+		munmap(p, JIT_CODE_SIZE);
+		v->jit_code = NULL;  /* cannot happen with a sane buffer; interpret */
+	}
 	return 0;
 }
 
@@ -85,7 +90,8 @@ bool jit_needs_flush(const struct emu_vm *v)
 
 struct tx {
 	struct jbuf *j;
-	const struct block *b;
+	struct emu_vm *v;
+	struct block *b;
 	int k;               /* instruction index */
 	int64_t off;         /* its offset from the block's first RIP */
 	const struct insn *i;
@@ -246,49 +252,49 @@ static void emit_canonical(struct tx *t, int h)
 	jjcc(j, CC_NZ, t->l_slow);
 }
 
-/* The block ends here with RIP = rax, k + 1 instructions retired. With a
- * link slot (a branch whose target the translation knows), the next block
- * is entered directly when the slot names it for this RIP and this TLB
- * generation, it is still valid, and the run loop has nothing to do: no
- * controller poll due (the countdown is kept as the loop keeps it), no
- * attention raised. Otherwise the slot is left in c->jit_link for the run
- * loop to fill once it has found the next block. */
+/* The block ends here with RIP = rax, k + 1 instructions retired.
+ * link >= 0: a branch whose target the translation knows; the glue enters
+ * the next block directly when the slot names it (see emit_glue). link
+ * LINK_DYNAMIC: a return or indirect branch; the glue looks the target up
+ * in the linear-RIP cache. Otherwise back to the run loop. */
+#define LINK_NONE (-1)
+#define LINK_DYNAMIC (-2)
+
 static void emit_exit_rax(struct tx *t, int link)
 {
 	struct jbuf *j = t->j;
+	struct emu_vm *v = t->v;
 	jop_m(j, 8, 0x89, HAX, HBX, OFF(s.rip));
 	jgrp1_mi64(j, 0, HBX, OFF(icount), t->k + 1);
-	if (link < 0) {
+	if (link == LINK_NONE) {
 		jjmp(j, t->l_epi);
 		return;
 	}
-	const struct jit_link *l = &t->b->link[link];
-	jmov_ri(j, HCX, (uint64_t)(uintptr_t)l);
-	jop_m(j, 8, 0x89, HCX, HBX, OFF(jit_link));
-	jop_m(j, 8, 0x8b, HDX, HCX, (int32_t)offsetof(struct jit_link, to));
+	if (link == LINK_DYNAMIC) {
+		jcall_rel(j, t->m32 ? v->glue_dyn32 : v->glue_dyn64);
+	} else {
+		struct jit_link *l = &t->b->link[link];
+		jmov_ri(j, HCX, (uint64_t)(uintptr_t)l);
+		jcall_rel(j, l->near ? v->glue_near : v->glue_far);
+	}
+	/* the glue answers where to go on; the jump stays here, one per exit,
+	 * so the host predicts each exit's successor on its own */
 	jop_r(j, 8, 0x85, HDX, HDX);
 	jjcc(j, CC_Z, t->l_epi);
-	jop_m(j, 8, 0x3b, HAX, HCX, (int32_t)offsetof(struct jit_link, rip));
-	jjcc(j, CC_NZ, t->l_epi);
-	jop_m(j, 8, 0x8b, HSI, HBX, OFF(tlb_gen));
-	jop_m(j, 8, 0x3b, HSI, HCX, (int32_t)offsetof(struct jit_link, tlb_gen));
-	jjcc(j, CC_NZ, t->l_epi);
-	jop_m(j, 1, 0x80, 7, HDX, (int32_t)offsetof(struct block, valid));
-	jb(j, 0);
-	jjcc(j, CC_Z, t->l_epi);
-	jop_m(j, 4, 0x83, 7, HBX, OFF(countdown));
-	jb(j, 1);
-	jjcc(j, CC_BE, t->l_epi);
-	jop_m(j, 4, 0x83, 7, HBX, OFF(attention));
-	jb(j, 0);
-	jjcc(j, CC_NZ, t->l_epi);
-	jop_m(j, 4, 0xff, 1, HBX, OFF(countdown));   /* dec dword [countdown] */
-	jop_m(j, 8, 0x89, HDX, HBX, OFF(cur_block));
-	jmov_mi(j, 8, HBX, OFF(jit_link), 0);
-	jop_m(j, 8, 0xff, 0, HBX, OFF(st.jit_chained));  /* inc qword */
-	jop_r(j, 8, 0x89, HAX, H12);                 /* mov r12, rax: the new block's RIP */
-	jmov_ri(j, H13, 1);                          /* entered by a link */
-	jop_m(j, 8, 0xff, 4, HDX, (int32_t)offsetof(struct block, jit_body));  /* jmp [rdx+body] */
+	jb(j, 0xff);
+	jb(j, 0xe2);                                 /* jmp rdx */
+}
+
+/* Sets up link slot n for a branch delta bytes from the block's start:
+ * near when the target lies in the same 4 KiB page, where it is the same
+ * physical code whatever the TLB holds. */
+static int link_slot(struct tx *t, int n, int64_t delta)
+{
+	struct jit_link *l = &t->b->link[n];
+	int64_t in_page = (int64_t)(t->b->gpa & 0xfff) + delta;
+	l->near = in_page >= 0 && in_page < 4096;
+	l->want_gpa = l->near ? (t->b->gpa & ~0xfffull) + (uint64_t)in_page : 0;
+	return n;
 }
 
 /* The operands of a flag producer: rax, and rcx or 1. */
@@ -721,18 +727,18 @@ static bool gen_branch(struct tx *t)
 			jjcc(j, CC_NZ, l_taken);
 		}
 		emit_rip(t, i->len);
-		emit_exit_rax(t, 1);
+		emit_exit_rax(t, link_slot(t, 1, t->off + i->len));
 		jbind(j, l_taken);
 		emit_rip_to(t, HAX, target - t->off);
 		emit_canonical(t, HAX);
-		emit_exit_rax(t, 0);
+		emit_exit_rax(t, link_slot(t, 0, target));
 		return true;
 	}
 	switch (op) {
 	case 0xe9: case 0xeb:
 		emit_rip_to(t, HAX, target - t->off);
 		emit_canonical(t, HAX);
-		emit_exit_rax(t, 0);
+		emit_exit_rax(t, link_slot(t, 0, target));
 		return true;
 	case 0xe8:
 		emit_rip_to(t, H8, target - t->off);
@@ -744,7 +750,7 @@ static bool gen_branch(struct tx *t)
 		store_mem(j, HCX, w);
 		jop_m(j, w, 0x89, HAX, HBX, GPR(RSP));
 		jop_r(j, 8, 0x89, H8, HAX);             /* mov rax, r8 */
-		emit_exit_rax(t, 0);
+		emit_exit_rax(t, link_slot(t, 0, target));
 		return true;
 	case 0xc2: case 0xc3:
 		if (i->osize != w)
@@ -756,8 +762,33 @@ static bool gen_branch(struct tx *t)
 		jgrp1_ri(j, w, 0, HAX, w + (op == 0xc2 ? (int32_t)(i->imm & 0xffff) : 0));
 		jop_m(j, w, 0x89, HAX, HBX, GPR(RSP));
 		jop_r(j, 8, 0x89, H8, HAX);
-		emit_exit_rax(t, -1);
+		emit_exit_rax(t, LINK_DYNAMIC);
 		return true;
+	case 0xff: {
+		/* CALL/JMP r/m (near, indirect) */
+		int sub = i->reg & 7;
+		if ((sub != 2 && sub != 4) || i->osize != w)
+			return false;
+		if (i->mod == 3) {
+			load_reg(j, H8, i->rm, w, true);
+		} else {
+			emit_lin(t);
+			emit_probe(t, w, false);
+			load_mem(j, H8, w);
+		}
+		emit_canonical(t, H8);
+		if (sub == 2) {
+			load_stack_pointer(t);
+			jgrp1_ri(j, w, 5, HAX, w);
+			emit_probe(t, w, true);
+			emit_rip_to(t, HCX, i->len);
+			store_mem(j, HCX, w);
+			jop_m(j, w, 0x89, HAX, HBX, GPR(RSP));
+		}
+		jop_r(j, 8, 0x89, H8, HAX);
+		emit_exit_rax(t, LINK_DYNAMIC);
+		return true;
+	}
 	default:
 		return false;
 	}
@@ -792,7 +823,7 @@ static bool gen_native(struct tx *t)
 		return gen_alu(t, OP_TEST, op == 0xf6 ? 1 : i->osize, F_RM_IMM);
 	case 0xfe: case 0xff:
 		if ((i->reg & 7) > 1)
-			return false;
+			return op == 0xff && gen_branch(t);
 		return gen_incdec(t, op == 0xfe ? 1 : i->osize, i->reg & 1, -1);
 	case 0x8d:
 		if (i->mod == 3)
@@ -856,6 +887,130 @@ static void emit_flat_check(struct tx *t, int s, int l_bail)
 	}
 }
 
+/* ---- glue shared by every translation, at the start of the code arena
+ * (it survives flushes). Each routine is called from a block's exit with
+ * rax = the next RIP, already stored with the instruction count, and
+ * answers in rdx the translated code to jump to, or 0. */
+
+/* rdx = the next block, rax its RIP: it will be entered unless a
+ * controller poll is due (the countdown is kept as the run loop keeps it);
+ * another thread's attention is seen by the run loop at that poll at the
+ * latest. Returns rdx = where to jump, or 0 for the run loop. */
+static void glue_enter(struct jbuf *j, int l_none)
+{
+	jop_m(j, 4, 0x83, 7, HBX, OFF(countdown));
+	jb(j, 1);
+	jjcc(j, CC_BE, l_none);
+	jop_m(j, 4, 0xff, 1, HBX, OFF(countdown));   /* dec dword [countdown] */
+	jop_m(j, 8, 0x89, HDX, HBX, OFF(cur_block));
+	jmov_mi(j, 8, HBX, OFF(jit_link), 0);
+	jop_m(j, 8, 0xff, 0, HBX, OFF(st.jit_chained));  /* inc qword */
+	jop_r(j, 8, 0x89, HAX, H12);                 /* r12 = the new block's RIP */
+	jmov_ri(j, H13, 1);                          /* entered by a link */
+	jop_m(j, 8, 0x8b, HDX, HDX, (int32_t)offsetof(struct block, jit_body));
+	jb(j, 0xc3);
+}
+
+/* The linear-RIP cache probe of block_find (key: mode and CPL). */
+static void glue_dynamic(struct jbuf *j, int mode, int l_epi, int l_enter)
+{
+	if (mode == MODE_32) {
+		jop_r(j, 4, 0x89, HAX, HCX);
+		jop_m(j, 4, 0x03, HCX, HBX, OFF(s.seg[SEG_CS].base));  /* lin = CS.base + EIP, 32 bits */
+	} else {
+		jop_r(j, 8, 0x89, HAX, HCX);
+	}
+	jop_r(j, 8, 0x89, HCX, HDX);
+	jshift_ri(j, 5, HDX, 10);
+	jop_r(j, 8, 0x31, HCX, HDX);                 /* xor rdx, rcx */
+	jgrp1_ri(j, 4, 4, HDX, BCACHE_SIZE - 1);
+	jlea_sib(j, HDX, HDX, HDX, 2, 0);            /* * 5 */
+	jlea_sib(j, HDX, HBX, HDX, 3, OFF(bcache));  /* * 8: 40-byte entries */
+	jop_m(j, 8, 0x3b, HCX, HDX, (int32_t)offsetof(struct bcache_entry, lin));
+	jjcc(j, CC_NZ, l_epi);
+	jop_m(j, 8, 0x8b, HSI, HBX, OFF(tlb_gen));
+	jop_m(j, 8, 0x3b, HSI, HDX, (int32_t)offsetof(struct bcache_entry, tlb_gen));
+	jjcc(j, CC_NZ, l_epi);
+	jop_m(j, 8, 0x8b, HSI, HBX, OFF(evm));
+	jop_m(j, 8, 0x8b, HSI, HSI, (int32_t)offsetof(struct emu_vm, gen));
+	jop_m(j, 8, 0x3b, HSI, HDX, (int32_t)offsetof(struct bcache_entry, vm_gen));
+	jjcc(j, CC_NZ, l_epi);
+	jop_m(j, 4, 0x8b, HSI, HBX, OFF(cpl));
+	jrex(j, 4, 0, 0, HSI);
+	jb(j, 0xc1);
+	jb(j, 0xe0 | HSI);                           /* shl esi, 4 */
+	jb(j, 4);
+	jgrp1_ri(j, 4, 1, HSI, mode);
+	jop_m(j, 4, 0x3b, HSI, HDX, (int32_t)offsetof(struct bcache_entry, key));
+	jjcc(j, CC_NZ, l_epi);
+	jop_m(j, 8, 0x8b, HDX, HDX, (int32_t)offsetof(struct bcache_entry, b));
+	jop_r(j, 8, 0x85, HDX, HDX);
+	jjcc(j, CC_Z, l_epi);
+	jop_m(j, 1, 0x80, 7, HDX, (int32_t)offsetof(struct block, valid));
+	jb(j, 0);
+	jjcc(j, CC_Z, l_epi);
+	jgrp1_mi64(j, 7, HDX, (int32_t)offsetof(struct block, jit_body), 0);
+	jjcc(j, CC_Z, l_epi);
+	jjmp(j, l_enter);
+}
+
+_Static_assert(sizeof(struct bcache_entry) == 40, "glue_dynamic scales the index by 40");
+
+static bool emit_glue(struct emu_vm *v)
+{
+	struct jbuf *j = v->jbuf;
+	j->start = j->p = v->jit_code;
+	j->end = v->jit_code + JIT_BLOCK_MAX;
+	j->full = false;
+	j->nlabels = j->nfix = 0;
+	int l_epi = jlabel(j), l_enter = jlabel(j), l_far = jlabel(j);
+
+	jbind(j, l_epi);                             /* "no": rdx = 0 */
+	jop_r(j, 4, 0x31, HDX, HDX);
+	jb(j, 0xc3);
+
+	jbind(j, l_enter);
+	glue_enter(j, l_epi);
+
+	/* near link, rcx = the slot: valid for its one target block */
+	v->glue_near = j->p;
+	jop_m(j, 8, 0x89, HCX, HBX, OFF(jit_link));
+	jop_m(j, 8, 0x8b, HDX, HCX, (int32_t)offsetof(struct jit_link, to));
+	jop_r(j, 8, 0x85, HDX, HDX);
+	jjcc(j, CC_Z, l_epi);
+	jop_m(j, 1, 0x80, 7, HDX, (int32_t)offsetof(struct block, valid));
+	jb(j, 0);
+	jjcc(j, CC_NZ, l_enter);
+	jjmp(j, l_epi);
+
+	/* far link: also for this RIP and this TLB generation only */
+	v->glue_far = j->p;
+	jbind(j, l_far);
+	jop_m(j, 8, 0x89, HCX, HBX, OFF(jit_link));
+	jop_m(j, 8, 0x8b, HDX, HCX, (int32_t)offsetof(struct jit_link, to));
+	jop_r(j, 8, 0x85, HDX, HDX);
+	jjcc(j, CC_Z, l_epi);
+	jop_m(j, 8, 0x3b, HAX, HCX, (int32_t)offsetof(struct jit_link, rip));
+	jjcc(j, CC_NZ, l_epi);
+	jop_m(j, 8, 0x8b, HSI, HBX, OFF(tlb_gen));
+	jop_m(j, 8, 0x3b, HSI, HCX, (int32_t)offsetof(struct jit_link, tlb_gen));
+	jjcc(j, CC_NZ, l_epi);
+	jop_m(j, 1, 0x80, 7, HDX, (int32_t)offsetof(struct block, valid));
+	jb(j, 0);
+	jjcc(j, CC_NZ, l_enter);
+	jjmp(j, l_epi);
+
+	v->glue_dyn64 = j->p;
+	glue_dynamic(j, MODE_64, l_epi, l_enter);
+	v->glue_dyn32 = j->p;
+	glue_dynamic(j, MODE_32, l_epi, l_enter);
+	if (j->full || !jresolve(j))
+		return false;
+	v->jit_glue = ((size_t)(j->p - j->start) + 63) & ~(size_t)63;
+	v->jit_used = v->jit_glue;
+	return true;
+}
+
 /* ---- a block */
 
 struct slow_stub {
@@ -880,7 +1035,7 @@ void jit_compile(struct emu_cpu *c, struct block *b)
 	int nstubs = 0;
 	for (int k = 0; k <= b->n; k++)
 		l_insn[k] = jlabel(j);
-	struct tx t = { .j = j, .b = b, .l_epi = jlabel(j), .fk = FK_UNKNOWN,
+	struct tx t = { .j = j, .v = v, .b = b, .l_epi = jlabel(j), .fk = FK_UNKNOWN,
 			.m32 = b->mode == MODE_32 };
 	int l_checks = jlabel(j), l_body = jlabel(j), l_bail = jlabel(j);
 
@@ -922,7 +1077,7 @@ void jit_compile(struct emu_cpu *c, struct block *b)
 	t.k = b->n - 1;
 	t.off = off - b->insn[b->n - 1].len;
 	emit_rip(&t, b->insn[b->n - 1].len);
-	emit_exit_rax(&t, insn_ends_block(&b->insn[b->n - 1]) ? -1 : 1);
+	emit_exit_rax(&t, insn_ends_block(&b->insn[b->n - 1]) ? LINK_NONE : link_slot(&t, 1, off));
 	jbind(j, t.l_epi);
 	jop_r(j, 4, 0x31, HAX, HAX);                 /* return 0: the block ran */
 	int l_ret = jlabel(j);

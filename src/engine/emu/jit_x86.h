@@ -253,6 +253,13 @@ static inline void jjcc(struct jbuf *j, int cc, int l)
 	jrel32(j, l);
 }
 
+/* call an address outside the buffer being built (the shared glue). */
+static inline void jcall_rel(struct jbuf *j, const void *to)
+{
+	jb(j, 0xe8);
+	j32(j, (uint32_t)(int32_t)((const uint8_t *)to - (j->p + 4)));
+}
+
 /* Patches every jump; false when a label was never bound. */
 static inline bool jresolve(struct jbuf *j)
 {
