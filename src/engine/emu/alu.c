@@ -107,6 +107,24 @@ bool cond_true(struct emu_cpu *c, int cc)
 		default: break;
 		}
 	}
+	if (c->lf_kind == LF_LOGIC || c->lf_kind == LF_RESULT) {
+		/* CF and OF are known bits: no need to evaluate the rest */
+		uint64_t r = c->lf_res & size_mask(c->lf_size);
+		bool cf = c->lf_kind == LF_RESULT && (c->lf_cf & 1);
+		bool of = c->lf_kind == LF_RESULT && (c->lf_cf & 2);
+		bool zf = r == 0, sf = (r >> (c->lf_size * 8 - 1)) & 1, v;
+		switch (cc >> 1) {
+		case 0: v = of; break;
+		case 1: v = cf; break;
+		case 2: v = zf; break;
+		case 3: v = cf || zf; break;
+		case 4: v = sf; break;
+		case 5: v = parity_even(r); break;
+		case 6: v = sf != of; break;
+		default: v = zf || sf != of; break;
+		}
+		return (cc & 1) ? !v : v;
+	}
 	if (c->lf_kind != LF_NONE && (cc >> 1) == 2)  /* ZF straight from the result */
 		return ((c->lf_res & size_mask(c->lf_size)) == 0) != (cc & 1);
 	if (c->lf_kind != LF_NONE && (cc >> 1) == 4)  /* SF likewise */

@@ -634,47 +634,112 @@ static bool gen_imul(struct tx *t)
 	return true;
 }
 
-/* SHL/SHR/SAR r/m by a constant (sizes 4 and 8, count not 0 after the
- * mask): CF is the last bit out, OF as the handler defines it for any
- * count (SHL: MSB(result) ^ CF; SHR: MSB(operand); SAR: 0). */
+/* SHL/SHR/SAR r/m by a constant or by CL (sizes 4 and 8): CF is the
+ * last bit out, OF as the handler defines it for any count (SHL: MSB of
+ * the result ^ CF; SHR: MSB of the operand; SAR: 0). A count of 0 leaves
+ * the flags alone but still writes the operand back, as the handler does. */
 static bool gen_shift(struct tx *t)
 {
 	struct jbuf *j = t->j;
 	const struct insn *i = t->i;
 	int size = i->osize, sub = i->reg & 7;
+	bool by_cl = i->op == 0xd3;
 	unsigned cnt = i->op == 0xd1 ? 1 : (unsigned)(i->imm & 0xff);
 	cnt &= size == 8 ? 63 : 31;
-	if ((size != 4 && size != 8) || cnt == 0 || (sub != 4 && sub != 5 && sub != 7))
+	if ((size != 4 && size != 8) || (!by_cl && cnt == 0) || (sub != 4 && sub != 5 && sub != 7))
 		return false;
 	bool mem = i->mod != 3;
+	int l_write = jlabel(j);
 	load_rm(t, HAX, size, true);
-	jop_r(j, 8, 0x89, HAX, HCX);                 /* rcx = the operand */
+	if (by_cl) {
+		jop_m(j, 4, 0x0fb6, HCX, HBX, GPR(RCX));
+		jgrp1_ri(j, 4, 4, HCX, size == 8 ? 63 : 31);
+		jjcc(j, CC_Z, l_write);
+	}
+	jop_r(j, 8, 0x89, HAX, H8);                  /* r8 = the operand */
 	jrex(j, size, 0, 0, HAX);
-	jb(j, 0xc1);
-	jb(j, 0xc0 | (unsigned)sub << 3);            /* shl/shr/sar eax/rax, cnt */
-	jb(j, cnt);
-	jop_r(j, 4, 0x0f92, 0, HDX);                 /* setc dl */
-	jop_r(j, 4, 0x0fb6, HDX, HDX);
+	if (by_cl) {
+		jb(j, 0xd3);
+		jb(j, 0xc0 | (unsigned)sub << 3);        /* shl/shr/sar eax/rax, cl */
+	} else {
+		jb(j, 0xc1);
+		jb(j, 0xc0 | (unsigned)sub << 3);        /* shl/shr/sar eax/rax, cnt */
+		jb(j, cnt);
+	}
+	jop_r(j, 4, 0x0f92, 0, HCX);                 /* setc cl */
+	jop_r(j, 4, 0x0fb6, HCX, HCX);
 	if (sub == 7) {
 		jop_r(j, 4, 0x31, HSI, HSI);
 	} else {
-		jop_r(j, 8, 0x89, sub == 4 ? HAX : HCX, HSI);
+		jop_r(j, 8, 0x89, sub == 4 ? HAX : H8, HSI);
 		jshift_ri(j, 5, HSI, size * 8 - 1);
 		jgrp1_ri(j, 4, 4, HSI, 1);
 		if (sub == 4)
-			jop_r(j, 4, 0x31, HDX, HSI);         /* xor esi, edx */
+			jop_r(j, 4, 0x31, HCX, HSI);         /* xor esi, ecx */
 	}
-	jlea_sib(j, HDX, HDX, HSI, 1, 0);            /* CF | OF << 1 */
-	jop_m(j, 8, 0x89, HDX, HBX, OFF(lf_cf));
+	jlea_sib(j, HCX, HCX, HSI, 1, 0);            /* CF | OF << 1 */
+	jop_m(j, 8, 0x89, HCX, HBX, OFF(lf_cf));
 	if (size == 4)
 		jop_r(j, 4, 0x89, HAX, HAX);
-	jop_m(j, 8, 0x89, HCX, HBX, OFF(lf_a));
+	jop_m(j, 8, 0x89, H8, HBX, OFF(lf_a));
 	jmov_mi(j, 8, HBX, OFF(lf_b), 0);
 	store_lazy_result(t, LF_RESULT, size);
+	jbind(j, l_write);
 	if (mem)
 		store_mem(j, HAX, size);
 	else
 		store_reg(j, HAX, i->rm, size, i->rex);
+	return true;
+}
+
+/* Host flags for condition cc: from the lazy record when the producer is
+ * known, else from cond_true(). Returns the host condition to test.
+ * Clobbers the caller-saved registers. */
+static int emit_cond(struct tx *t, int cc)
+{
+	struct jbuf *j = t->j;
+	if (flags_known(t)) {
+		emit_host_flags(t);
+		return cc;
+	}
+	jop_r(j, 8, 0x89, HBX, HDI);
+	jmov_ri(j, HSI, (uint64_t)cc);
+	jcall_abs(j, (const void *)cond_true);
+	jop_r(j, 4, 0x84, HAX, HAX);                 /* test al, al */
+	return CC_NZ;
+}
+
+/* CMOVcc r, r/m: the source is read (and may fault) either way; a 32-bit
+ * destination is written (zero-extended) either way. */
+static bool gen_cmov(struct tx *t)
+{
+	struct jbuf *j = t->j;
+	const struct insn *i = t->i;
+	int size = i->osize;
+	load_rm(t, H13, size, false);                /* r13: free once the block runs */
+	int hc = emit_cond(t, i->op & 0xf);
+	load_reg(j, HAX, i->reg, size, i->rex);      /* moves keep the flags */
+	jop_r(j, size == 2 ? 2 : 8, 0x0f40 | (unsigned)hc, HAX, H13);
+	store_reg(j, HAX, i->reg, size, i->rex);
+	return true;
+}
+
+/* SETcc r/m8. */
+static bool gen_setcc(struct tx *t)
+{
+	struct jbuf *j = t->j;
+	const struct insn *i = t->i;
+	if (i->mod != 3) {
+		emit_lin(t);
+		emit_probe(t, 1, true);
+		jop_r(j, 8, 0x89, HDX, H13);
+	}
+	int hc = emit_cond(t, i->op & 0xf);
+	jop_r(j, 4, 0x0f90 | (unsigned)hc, 0, HCX);  /* setcc cl */
+	if (i->mod != 3)
+		jop_m(j, 1, 0x88, HCX, H13, 0);
+	else
+		store_reg(j, HCX, i->rm, 1, i->rex);
 	return true;
 }
 
@@ -715,17 +780,8 @@ static bool gen_branch(struct tx *t)
 	if (rel && (!fits32(target) || i->osize != w))
 		return false;
 	if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
-		int cc = op & 0xf, l_taken = jlabel(j);
-		if (flags_known(t)) {
-			emit_host_flags(t);
-			jjcc(j, cc, l_taken);
-		} else {
-			jop_r(j, 8, 0x89, HBX, HDI);
-			jmov_ri(j, HSI, (uint64_t)cc);
-			jcall_abs(j, (const void *)cond_true);
-			jop_r(j, 4, 0x84, HAX, HAX);         /* test al, al */
-			jjcc(j, CC_NZ, l_taken);
-		}
+		int l_taken = jlabel(j);
+		jjcc(j, emit_cond(t, op & 0xf), l_taken);
 		emit_rip(t, i->len);
 		emit_exit_rax(t, link_slot(t, 1, t->off + i->len));
 		jbind(j, l_taken);
@@ -839,11 +895,15 @@ static bool gen_native(struct tx *t)
 		return gen_movx(t);
 	case 0x1af: case 0x69: case 0x6b:
 		return gen_imul(t);
-	case 0xc1: case 0xd1:
+	case 0xc1: case 0xd1: case 0xd3:
 		return gen_shift(t);
 	default:
 		break;
 	}
+	if (op >= 0x140 && op <= 0x14f)
+		return gen_cmov(t);
+	if (op >= 0x190 && op <= 0x19f)
+		return gen_setcc(t);
 	if (op >= 0x40 && op <= 0x4f)  /* only outside 64-bit mode, where they are not REX */
 		return gen_incdec(t, i->osize, op >= 0x48, op & 7);
 	if (op >= 0x50 && op <= 0x5f)
