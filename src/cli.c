@@ -33,6 +33,7 @@ void cli_usage(FILE *f)
 		"exit status: 0 guest powered off or reset; (N << 1) | 1 when the guest writes N\n"
 		"to port 0xf4; 2 bad input; 4 guest triple fault; 6 VM entry failed;\n"
 		"8 engine internal error; 10 engine could not be set up;\n"
+		"12 the guest panicked (it wrote PANICKED to the pvpanic port 0x505);\n"
 		"128 + N stopped by signal N (stats and a register dump still printed).\n"
 		"console: Ctrl-A x quits, Ctrl-A h helps.\n");
 }

@@ -80,7 +80,7 @@ static int cmd_run(int argc, char **argv)
 		return fail_input(err);
 	}
 	int status = vm_run(&vm);
-	if (is_fatal(status) || status >= STATUS_SIGNAL_BASE) {
+	if (is_fatal(status) || status == STATUS_GUEST_PANICKED || status >= STATUS_SIGNAL_BASE) {
 		fprintf(stderr, "popek: %s\n", vm.stop_reason);
 		if (vm.dump_valid)
 			cpu_state_dump(&vm.dump_state, STDERR_FILENO);

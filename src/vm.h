@@ -27,6 +27,7 @@ enum popek_status {
 	STATUS_ENTRY_FAILED = 6,
 	STATUS_INTERNAL = 8,       /* engine or host failure while running */
 	STATUS_HOST_ERROR = 10,    /* the engine could not be set up */
+	STATUS_GUEST_PANICKED = 12, /* the guest reported a panic through pvpanic */
 	STATUS_SIGNAL_BASE = 128,  /* + signal number: popek was told to stop */
 };
 

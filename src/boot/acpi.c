@@ -13,15 +13,32 @@
  * processor's, as in the MP table. */
 #define ACPI_MAX_CPUS 254
 
-/* The DSDT's AML, encoded by hand (ACPI 6.0, chapter 20):
+/* The DSDT's AML, encoded by hand (ACPI 6.0, chapter 20; the bytes are what
+ * iasl makes of this source):
  *
  *   DefinitionBlock ("", "DSDT", 2, "POPEK ", "POPEKVM ", 1)
  *   {
  *       Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
+ *       Scope (\_SB)
+ *       {
+ *           Device (PEVT)
+ *           {
+ *               Name (_HID, "QEMU0001")
+ *               Name (_STA, 0x0F)
+ *               Name (_CRS, ResourceTemplate ()
+ *               {
+ *                   IO (Decode16, 0x0505, 0x0505, 0x01, 0x01)
+ *               })
+ *           }
+ *       }
  *   }
  *
  * \_S5 gives the SLP_TYP values for PM1a_CNT and PM1b_CNT that put the
- * machine into soft off; the last two elements are reserved. */
+ * machine into soft off; the last two elements are reserved. PEVT is the
+ * pvpanic port (dev/pvpanic.c) under the name and resource QEMU gives it:
+ * Linux binds its pvpanic driver to the _HID and takes the port from _CRS. */
+#define LO(x) ((x) & 0xff)
+#define HI(x) (((x) >> 8) & 0xff)
 const uint8_t acpi_dsdt_aml[] = {
 	0x08,                     /* NameOp */
 	'_', 'S', '5', '_',       /* NameSeg "_S5_" */
@@ -32,7 +49,30 @@ const uint8_t acpi_dsdt_aml[] = {
 	0x0a, ACPI_SLP_TYP_S5,    /* BytePrefix 0x05: SLP_TYPb */
 	0x00,                     /* ZeroOp: reserved */
 	0x00,                     /* ZeroOp: reserved */
+
+	0x10,                     /* ScopeOp */
+	0x35,                     /* PkgLength: 53 bytes, to the end */
+	'_', 'S', 'B', '_',       /* \_SB_ (iasl drops the root prefix at the root) */
+	0x5b, 0x82,               /* DeviceOp */
+	0x2e,                     /* PkgLength: 46 bytes, to the end */
+	'P', 'E', 'V', 'T',
+	0x08, '_', 'H', 'I', 'D', /* Name (_HID, */
+	0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00,   /* StringPrefix "QEMU0001" */
+	0x08, '_', 'S', 'T', 'A', /* Name (_STA, */
+	0x0a, 0x0f,               /* 0x0F: present, enabled, shown, working */
+	0x08, '_', 'C', 'R', 'S', /* Name (_CRS, */
+	0x11,                     /* BufferOp */
+	0x0d,                     /* PkgLength: 13 bytes */
+	0x0a, 0x0a,               /* BufferSize: 10 */
+	0x47, 0x01,               /* I/O port descriptor, 16-bit decode */
+	LO(PORT_PVPANIC), HI(PORT_PVPANIC),   /* minimum base */
+	LO(PORT_PVPANIC), HI(PORT_PVPANIC),   /* maximum base */
+	0x01,                     /* alignment */
+	0x01,                     /* length: one port */
+	0x79, 0x00,               /* end tag; checksum 0: not checked */
 };
+#undef LO
+#undef HI
 const size_t acpi_dsdt_aml_len = sizeof(acpi_dsdt_aml);
 
 _Static_assert(BOOT_ACPI_MADT + sizeof(struct acpi_madt) +

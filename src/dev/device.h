@@ -30,6 +30,7 @@ void devices_destroy(struct vm *vm);
 #define PORT_COM1        0x3f8
 #define IRQ_COM1         4
 #define PORT_DEBUG_EXIT  0xf4
+#define PORT_PVPANIC     0x505          /* QEMU's ISA pvpanic; the DSDT declares it */
 #define MMIO_BOOT_TIMER  0xd0000000ull
 #define BOOT_TIMER_MAGIC 123
 #define MMIO_TEST_RAM    0xd1000000ull   /* test device: MMIO that remembers writes */

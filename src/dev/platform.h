@@ -15,6 +15,7 @@ extern struct device_desc pci_config_device;  /* pci_config.c: mechanism #1, no 
 extern struct device_desc debug_exit_device;  /* debug_exit.c: ends the run with a status */
 extern struct device_desc boot_timer_device;  /* boot_timer.c: Firecracker-style boot mark */
 extern struct device_desc post_code_device;   /* post_code.c: port 0x80 */
+extern struct device_desc pvpanic_device;     /* pvpanic.c: the guest reports a panic */
 
 #define PORT_I8042_DATA    0x60
 #define PORT_I8042_CMD     0x64
@@ -28,6 +29,9 @@ extern struct device_desc post_code_device;   /* post_code.c: port 0x80 */
 #define PORT_POST_CODE     0x80
 #define DEBUG_EXIT_SIZE    4
 #define BOOT_TIMER_SIZE    8
+/* pvpanic events: the bits a read offers and a write reports. */
+#define PVPANIC_PANICKED      (1u << 0)
+#define PVPANIC_CRASH_LOADED  (1u << 1)
 
 /* The debug-exit status for a written value, as QEMU's isa-debug-exit. */
 int debug_exit_status(uint32_t value);

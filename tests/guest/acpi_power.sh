@@ -6,9 +6,9 @@
 #   another SLP_TYP leaves the machine running (the guest then ends through
 #   debug-exit: status 3);
 # - the reference Linux guest finds the tables (RSDP in the BIOS area, FADT,
-#   DSDT, MADT), reports no ACPI error or warning, and `reboot -f` (Linux
-#   tries the FADT reset register first) ends popek with status 0. Its
-#   `poweroff -f` is checked by reference_guest.sh.
+#   DSDT, MADT), reports no ACPI error or warning, and `reboot -f` (booted
+#   with popek.test=reboot; Linux tries the FADT reset register first) ends
+#   popek with status 0. Its `poweroff -f` is checked by reference_guest.sh.
 source "$(dirname "$0")/../lib.sh"
 
 if [ ! -x "$POPEK" ]; then
@@ -39,38 +39,15 @@ for engine in kvm emu; do
 		"$POPEK" run --engine "$engine" -k "$tmp/s0.bin" --load 0x7c00
 done
 
-# The Linux part needs an engine that boots stock Linux (see reference_guest.sh).
-if grep -qwE 'vmx|svm' /proc/cpuinfo && grep -qx kvm <<<"$engines" && have_kvm; then
-	engine=kvm limit=120
-elif grep -qx emu <<<"$engines"; then
-	engine=emu limit=400
-else
-	skip "acpi/linux: no engine here boots stock Linux (no VT-x/AMD-V under /dev/kvm, no emu)"
-	finish
-fi
-if ! "$ROOT/scripts/reference-guest" >/dev/null 2>"$tmp/build.log"; then
-	skip "acpi/linux: the reference guest could not be built ($(grep error: "$tmp/build.log" | tail -n 1))"
-	finish
-fi
-REF=$ROOT/cache/reference
-
-# The reference initramfs with a second archive appended whose /init ends in
-# `reboot -f`: the kernel unpacks both, the later file replacing the earlier.
-mkdir -p "$tmp/overlay"
-if ! (cd "$tmp/overlay" && gzip -dc "$REF/initramfs.cpio.gz" | cpio -id --quiet init) ||
-	! grep -qx 'poweroff -f' "$tmp/overlay/init"; then
-	fail "acpi/linux: the reference /init has no 'poweroff -f' line to turn into 'reboot -f'"
-	finish
-fi
-sed -i 's/^poweroff -f$/reboot -f/' "$tmp/overlay/init"
-(cd "$tmp/overlay" && echo init | cpio -o -H newc -R 0:0 --quiet) | gzip -n >"$tmp/overlay.cpio.gz"
-cat "$REF/initramfs.cpio.gz" "$tmp/overlay.cpio.gz" >"$tmp/reboot.cpio.gz"
+# The Linux part needs an engine that boots stock Linux (tests/linux_guest.sh);
+# popek.test=reboot makes the reference /init end in `reboot -f`.
+source "$ROOT/tests/linux_guest.sh"
+linux_ready "acpi/linux" || finish
 
 out=$tmp/linux.log
-timeout "$limit" "$POPEK" run --engine "$engine" -m 256M -k "$REF/vmlinux" -i "$tmp/reboot.cpio.gz" \
-	-a "console=ttyS0" </dev/null >"$out" 2>&1
+boot_linux "$out" 1 popek.test=reboot </dev/null
 status=$?
-name="acpi/linux ($engine)"
+name="acpi/linux ($LINUX_ENGINE)"
 expect_line() {
 	if grep -qE "$2" "$out"; then pass "$name: $1"; else fail "$name: $1: no line matching '$2'"; fi
 }
@@ -90,5 +67,5 @@ problems=$(grep -E 'ACPI (BIOS )?(Error|Warning)|ACPI: .*[Ff]ailed|ACPI: .*[Ii]n
 if [ -z "$problems" ]; then pass "$name: no ACPI error or warning"
 else fail "$name: ACPI complained: $(tr '\n' ' ' <<<"$problems")"; fi
 if [ "$status" = 0 ]; then pass "$name: reboot -f ends popek with status 0"
-else fail "$name: reboot -f ended with status $status (124 = timeout after $limit s); last lines: $(tail -n 3 "$out" | tr '\n' ' ')"; fi
+else fail "$name: reboot -f ended with status $status (124 = timeout after $LINUX_LIMIT s); last lines: $(last_lines "$out")"; fi
 finish

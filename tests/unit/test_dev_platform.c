@@ -182,6 +182,45 @@ static void test_post_code(void)
 	free_vm(vm, &post_code_device);
 }
 
+static void pvpanic_crash_loaded(struct vm *vm)
+{
+	pio_out(vm, PORT_PVPANIC, PVPANIC_CRASH_LOADED, 1);
+}
+
+static void pvpanic_nothing(struct vm *vm)
+{
+	pio_out(vm, PORT_PVPANIC, 0, 1);
+	pio_out(vm, PORT_PVPANIC, 0xfc, 1);
+}
+
+static void test_pvpanic(void)
+{
+	struct vm *vm = new_vm(64 << 20);
+	attach(vm, &pvpanic_device);
+	CHECK_EQ(pvpanic_device.create(vm, (char[64]){ 0 }, 64), -1, "pvpanic: a second one is refused");
+	CHECK_EQ(pio_in(vm, PORT_PVPANIC, 1), 0x03, "pvpanic: a read offers PANICKED and CRASH_LOADED");
+	CHECK_EQ(pio_in(vm, PORT_PVPANIC + 1, 1), 0xff, "pvpanic: the device is one port wide");
+	char text[256];
+	capture_stderr(pvpanic_nothing, vm, text, sizeof(text));
+	CHECK(!atomic_load(&vm->stopping) && text[0] == 0, "pvpanic: writes without a known event do nothing");
+	capture_stderr(pvpanic_crash_loaded, vm, text, sizeof(text));
+	CHECK(!atomic_load(&vm->stopping), "pvpanic: CRASH_LOADED leaves the machine running");
+	CHECK_STR_CONTAINS(text, "crash kernel", "pvpanic: CRASH_LOADED is noted on stderr");
+	pio_out(vm, PORT_PVPANIC, PVPANIC_PANICKED, 1);
+	CHECK(atomic_load(&vm->stopping), "pvpanic: PANICKED stops the machine");
+	CHECK_EQ(vm->status, STATUS_GUEST_PANICKED, "pvpanic: PANICKED ends with status 12");
+	CHECK_EQ(STATUS_GUEST_PANICKED, 12, "pvpanic: the documented status is 12");
+	CHECK_STR_CONTAINS(vm->stop_reason, "guest panicked", "pvpanic: the stop reason says so");
+	free_vm(vm, &pvpanic_device);
+
+	vm = new_vm(64 << 20);
+	attach(vm, &pvpanic_device);
+	pio_out(vm, PORT_PVPANIC, PVPANIC_PANICKED | PVPANIC_CRASH_LOADED, 1);
+	CHECK(atomic_load(&vm->stopping) && vm->status == STATUS_GUEST_PANICKED,
+	      "pvpanic: both bits at once count as a panic");
+	free_vm(vm, &pvpanic_device);
+}
+
 static void test_i8042_glue(void)
 {
 	struct vm *vm = new_vm(64 << 20);
@@ -281,6 +320,7 @@ int main(void)
 	test_debug_exit();
 	test_boot_timer();
 	test_post_code();
+	test_pvpanic();
 	test_i8042_glue();
 	test_rtc_glue();
 	test_serial_glue();
