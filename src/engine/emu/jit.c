@@ -101,6 +101,8 @@ struct tx {
 	uint8_t fk, fsize;
 	bool slow_used;
 	bool m32;            /* a 32-bit block: flat DS/ES/SS assumed, checked on entry */
+	uint8_t hf;          /* host flags still hold the guest's: HF_ALL, HF_NO_CF, 0 */
+	bool hf_set;         /* this instruction set hf */
 	uint8_t segs;        /* segments the native forms use (32-bit blocks) */
 };
 
@@ -165,7 +167,7 @@ static void emit_ea(struct tx *t)
 		if (i->base != NOREG)
 			jop_m(j, 8, 0x8b, HAX, HBX, GPR(i->base));
 		else
-			jop_r(j, 4, 0x31, HAX, HAX);  /* xor eax, eax */
+			jmov_ri(j, HAX, 0);  /* not XOR: LEA must keep the host flags */
 		if (i->index != NOREG) {
 			jop_m(j, 8, 0x8b, HCX, HBX, GPR(i->index));
 			jlea_sib(j, HAX, HAX, HCX, i->scale, i->disp);
@@ -183,8 +185,10 @@ static void emit_lin(struct tx *t)
 	emit_ea(t);
 	if (t->m32)
 		t->segs |= (uint8_t)(1u << t->i->seg);
-	else if (t->i->seg == SEG_FS || t->i->seg == SEG_GS)
+	else if (t->i->seg == SEG_FS || t->i->seg == SEG_GS) {
+		t->hf = 0;
 		jop_m(t->j, 8, 0x03, HAX, HBX, OFF(s.seg[0].base) + (int32_t)(t->i->seg * sizeof(struct segment)));
+	}
 }
 
 /* With rax the linear address: rdx = its host address when the TLB allows
@@ -193,6 +197,7 @@ static void emit_probe(struct tx *t, int size, bool write)
 {
 	struct jbuf *j = t->j;
 	t->slow_used = true;
+	t->hf = 0;                                   /* the probe's compares */
 	jop_r(j, 8, 0x89, HAX, HCX);                 /* mov rcx, rax */
 	jshift_ri(j, 5, HCX, 12);                    /* shr rcx, 12 */
 	jgrp1_ri(j, 4, 4, HCX, TLB_SIZE - 1);        /* and ecx, TLB_SIZE-1 */
@@ -240,6 +245,7 @@ static void emit_canonical(struct tx *t, int h)
 {
 	struct jbuf *j = t->j;
 	t->slow_used = true;
+	t->hf = 0;
 	if (t->m32) {
 		jop_m(j, 4, 0x3b, h, HBX, OFF(s.seg[SEG_CS].limit));
 		jjcc(j, CC_A, t->l_slow);
@@ -348,6 +354,77 @@ static void emit_host_flags(struct tx *t)
 	}
 }
 
+#define HF_ALL 1
+#define HF_NO_CF 2   /* after INC/DEC: all but CF */
+
+/* Register-only instructions the translator runs natively without touching
+ * the guest's flags or the host's, and that cannot fault. */
+static bool pure_insn(const struct insn *i)
+{
+	uint16_t op = i->op;
+	if (i->lock)
+		return false;
+	if (op >= 0xb0 && op <= 0xbf)
+		return true;
+	switch (op) {
+	case 0x88: case 0x89: case 0x8a: case 0x8b:
+	case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
+		return i->mod == 3;
+	case 0xc6: case 0xc7:
+		return i->mod == 3 && (i->reg & 7) == 0;
+	case 0x63:
+		return i->mod == 3 && i->osize == 8;
+	case 0x8d:
+		return i->mod != 3;  /* LEA with a register operand is #UD */
+	case 0x11f:
+		return true;
+	case 0x90:
+		return i->rm == 0;
+	default:
+		return false;
+	}
+}
+
+/* Register-only instructions that set every arithmetic flag without
+ * reading any (ADD OR AND SUB XOR CMP TEST), natively. */
+static bool full_flag_writer(const struct insn *i)
+{
+	uint16_t op = i->op;
+	if (i->lock)
+		return false;
+	if (op < 0x40 && (op & 7) <= 5) {
+		int aop = (op >> 3) & 7;
+		return aop != 2 && aop != 3 && ((op & 7) >= 4 || i->mod == 3);
+	}
+	switch (op) {
+	case 0x80: case 0x81: case 0x83:
+		return i->mod == 3 && (i->reg & 7) != 2 && (i->reg & 7) != 3;
+	case 0x84: case 0x85:
+		return i->mod == 3;
+	case 0xa8: case 0xa9:
+		return true;
+	case 0xf6: case 0xf7:
+		return i->mod == 3 && (i->reg & 7) == 0;
+	default:
+		return false;
+	}
+}
+
+/* The flags instruction k produces are dead when, before anything could
+ * read them (a handler, a fault, a branch, the block's end), a later
+ * instruction overwrites them all: then the lazy record need not be kept. */
+static bool flags_dead(const struct tx *t)
+{
+	for (int k = t->k + 1; k < t->b->n; k++) {
+		const struct insn *i = &t->b->insn[k];
+		if (full_flag_writer(i))
+			return true;
+		if (!pure_insn(i))
+			return false;
+	}
+	return false;
+}
+
 static bool flags_known(const struct tx *t)
 {
 	return t->fk == LF_SUB || t->fk == LF_ADD || t->fk == LF_LOGIC || t->fk == LF_INC || t->fk == LF_DEC;
@@ -442,10 +519,19 @@ static bool gen_alu(struct tx *t, int op, int size, int form)
 		load_reg(j, HAX, RAX, size, false);
 		break;
 	}
-	store_lazy(t, false);
+	bool dead = flags_dead(t);
+	if (!dead)
+		store_lazy(t, false);
+	/* the operation at its own size, so the host flags are the guest's */
 	static const unsigned host_op[9] = { 0x01, 0x09, 0, 0, 0x21, 0x29, 0x31, 0x29, 0x21 };
-	jop_r(j, 8, host_op[op], HCX, HAX);          /* op rax, rcx */
-	store_lazy_result(t, alu_kind(op), size);
+	jop_r(j, size, size == 1 ? host_op[op] - 1 : host_op[op], HCX, HAX);  /* op rax, rcx */
+	if (!dead) {
+		store_lazy_result(t, alu_kind(op), size);
+	} else {
+		t->fk = FK_UNKNOWN;  /* the record in memory is an older one's */
+	}
+	t->hf = HF_ALL;
+	t->hf_set = true;
 	if (!writes)
 		return true;
 	if (!dst_is_rm)
@@ -483,8 +569,10 @@ static bool gen_incdec(struct tx *t, int size, bool dec, int reg)
 		load_reg(j, HAX, reg, size, i->rex);
 	}
 	store_lazy(t, true);
-	jgrp1_ri(j, 8, dec ? 5 : 0, HAX, 1);
+	jop_r(j, size, size == 1 ? 0xfe : 0xff, dec ? 1 : 0, HAX);  /* inc/dec at its size */
 	store_lazy_result(t, dec ? LF_DEC : LF_INC, size);
+	t->hf = HF_NO_CF;
+	t->hf_set = true;
 	if (mem)
 		store_mem(j, HAX, size);
 	else
@@ -698,6 +786,9 @@ static bool gen_shift(struct tx *t)
 static int emit_cond(struct tx *t, int cc)
 {
 	struct jbuf *j = t->j;
+	bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;
+	if (t->hf == HF_ALL || (t->hf == HF_NO_CF && !uses_cf))
+		return cc;  /* the producer's own host flags are still there */
 	if (flags_known(t)) {
 		emit_host_flags(t);
 		return cc;
@@ -716,10 +807,13 @@ static bool gen_cmov(struct tx *t)
 	struct jbuf *j = t->j;
 	const struct insn *i = t->i;
 	int size = i->osize;
-	load_rm(t, H13, size, false);                /* r13: free once the block runs */
-	int hc = emit_cond(t, i->op & 0xf);
-	load_reg(j, HAX, i->reg, size, i->rex);      /* moves keep the flags */
-	jop_r(j, size == 2 ? 2 : 8, 0x0f40 | (unsigned)hc, HAX, H13);
+	/* the condition first, while the host flags may still be the guest's;
+	 * r13 is free once the block runs */
+	jop_r(j, 4, 0x0f90 | (unsigned)emit_cond(t, i->op & 0xf), 0, H13);  /* setcc r13b */
+	load_rm(t, HCX, size, false);
+	load_reg(j, HAX, i->reg, size, i->rex);
+	jop_r(j, 1, 0x84, H13, H13);                 /* test r13b, r13b */
+	jop_r(j, size == 2 ? 2 : 8, 0x0f45, HAX, HCX);  /* cmovnz */
 	store_reg(j, HAX, i->reg, size, i->rex);
 	return true;
 }
@@ -729,17 +823,15 @@ static bool gen_setcc(struct tx *t)
 {
 	struct jbuf *j = t->j;
 	const struct insn *i = t->i;
+	jop_r(j, 4, 0x0f90 | (unsigned)emit_cond(t, i->op & 0xf), 0, H13);  /* setcc r13b */
 	if (i->mod != 3) {
 		emit_lin(t);
 		emit_probe(t, 1, true);
-		jop_r(j, 8, 0x89, HDX, H13);
-	}
-	int hc = emit_cond(t, i->op & 0xf);
-	jop_r(j, 4, 0x0f90 | (unsigned)hc, 0, HCX);  /* setcc cl */
-	if (i->mod != 3)
-		jop_m(j, 1, 0x88, HCX, H13, 0);
-	else
+		jop_m(j, 1, 0x88, H13, HDX, 0);
+	} else {
+		jop_r(j, 8, 0x89, H13, HCX);
 		store_reg(j, HCX, i->rm, 1, i->rex);
+	}
 	return true;
 }
 
@@ -1119,9 +1211,15 @@ void jit_compile(struct emu_cpu *c, struct block *b)
 		t.l_next = l_insn[k + 1];
 		t.l_slow = jlabel(j);
 		t.slow_used = false;
-		if (!gen_native(&t)) {
+		t.hf_set = false;
+		bool native = gen_native(&t);
+		/* a handler on the slow path leaves the host flags anything */
+		if ((!t.hf_set && !pure_insn(t.i)) || t.slow_used)
+			t.hf = 0;
+		if (!native) {
 			emit_handler_call(&t);
 			t.fk = FK_UNKNOWN;
+			t.hf = 0;
 		} else if (t.slow_used) {
 			stubs[nstubs].k = k;
 			stubs[nstubs].l_slow = t.l_slow;
