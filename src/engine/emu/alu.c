@@ -74,11 +74,16 @@ void set_flags_masked(struct emu_cpu *c, uint64_t f, uint64_t mask)
 	c->s.rflags = (cur & ~mask) | (f & mask) | RFLAGS_FIXED;
 }
 
-static bool get_cf(struct emu_cpu *c)
+bool get_cf(struct emu_cpu *c)
 {
+	uint64_t m = size_mask(c->lf_size);
+	uint64_t a = c->lf_a & m, b = c->lf_b & m, r = c->lf_res & m;
 	switch (c->lf_kind) {
 	case LF_NONE: return c->s.rflags & RFLAGS_CF;
-	case LF_SUB: return (c->lf_a & size_mask(c->lf_size)) < (c->lf_b & size_mask(c->lf_size));
+	case LF_ADD: return r < a;
+	case LF_ADC: return c->lf_cf ? r <= a : r < a;
+	case LF_SUB: return a < b;
+	case LF_SBB: return c->lf_cf ? a <= b : a < b;
 	case LF_LOGIC: return false;
 	case LF_INC: case LF_DEC: return c->lf_cf;
 	case LF_RESULT: return c->lf_cf & 1;

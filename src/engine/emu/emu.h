@@ -444,6 +444,7 @@ uint64_t get_flags(struct emu_cpu *c);
 void set_flags(struct emu_cpu *c, uint64_t f);
 void set_flags_masked(struct emu_cpu *c, uint64_t f, uint64_t mask);
 bool cond_true(struct emu_cpu *c, int cc);
+bool get_cf(struct emu_cpu *c);
 
 /* ---- register helpers */
 static inline uint64_t size_mask(int size)

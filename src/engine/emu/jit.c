@@ -471,6 +471,34 @@ static void emit_handler_call(struct tx *t)
 	jjmp(j, t->l_epi);
 }
 
+/* r8 = the guest's CF (0 or 1), before the instruction changes anything.
+ * Clobbers the caller-saved registers and the host flags. */
+static void emit_carry(struct tx *t)
+{
+	struct jbuf *j = t->j;
+	if (t->hf == HF_ALL || flags_known(t)) {
+		if (t->hf != HF_ALL)
+			emit_host_flags(t);
+		jop_r(j, 4, 0x0f92, 0, H8);              /* setc r8b */
+	} else {
+		jop_r(j, 8, 0x89, HBX, HDI);
+		jcall_abs(j, (const void *)get_cf);
+		jop_r(j, 4, 0x89, HAX, H8);              /* mov r8d, eax */
+	}
+	jop_r(j, 4, 0x0fb6, H8, H8);                 /* movzx r8d, r8b */
+	t->hf = 0;
+}
+
+/* Host CF = r8. */
+static void emit_bt_r8(struct jbuf *j)
+{
+	jrex(j, 4, 0, 0, H8);
+	jb(j, 0x0f);
+	jb(j, 0xba);
+	jb(j, 0xe0 | (H8 & 7));                      /* bt r8d, 0 */
+	jb(j, 0);
+}
+
 /* ---- native forms; each checks that it applies before emitting */
 
 static int alu_kind(int op)
@@ -490,8 +518,9 @@ static bool gen_alu(struct tx *t, int op, int size, int form)
 {
 	struct jbuf *j = t->j;
 	const struct insn *i = t->i;
-	if (op == 2 || op == 3)
-		return false;  /* ADC, SBB: the carry in comes from the handler */
+	bool carry = op == 2 || op == 3;  /* ADC, SBB */
+	if (carry)
+		emit_carry(t);                           /* r8 = CF in */
 	bool mem = form != F_A_IMM && i->mod != 3;
 	bool writes = op != 7 && op != OP_TEST;
 	bool dst_is_rm = form == F_RM_R || form == F_RM_IMM;
@@ -522,11 +551,15 @@ static bool gen_alu(struct tx *t, int op, int size, int form)
 	bool dead = flags_dead(t);
 	if (!dead)
 		store_lazy(t, false);
+	if (carry) {
+		jop_m(j, 8, 0x89, H8, HBX, OFF(lf_cf));
+		emit_bt_r8(j);
+	}
 	/* the operation at its own size, so the host flags are the guest's */
-	static const unsigned host_op[9] = { 0x01, 0x09, 0, 0, 0x21, 0x29, 0x31, 0x29, 0x21 };
+	static const unsigned host_op[9] = { 0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x29, 0x21 };
 	jop_r(j, size, size == 1 ? host_op[op] - 1 : host_op[op], HCX, HAX);  /* op rax, rcx */
 	if (!dead) {
-		store_lazy_result(t, alu_kind(op), size);
+		store_lazy_result(t, carry ? (op == 2 ? LF_ADC : LF_SBB) : alu_kind(op), size);
 	} else {
 		t->fk = FK_UNKNOWN;  /* the record in memory is an older one's */
 	}
@@ -543,21 +576,94 @@ static bool gen_alu(struct tx *t, int op, int size, int form)
 	return true;
 }
 
+/* F6/F7 /2 NOT, /3 NEG (any size), /4 MUL and /6 DIV (32 and 64 bits).
+ * DIV takes the slow path, where the handler raises #DE, whenever the
+ * quotient would not fit (which covers a zero divisor). */
+static bool gen_grp3(struct tx *t)
+{
+	struct jbuf *j = t->j;
+	const struct insn *i = t->i;
+	int sub = i->reg & 7;
+	int size = i->op == 0xf6 ? 1 : i->osize;
+	bool mem = i->mod != 3;
+	if (sub == 2 || sub == 3) {
+		if (mem) {
+			emit_lin(t);
+			emit_probe(t, size, true);
+			load_mem(j, HCX, size);
+		} else {
+			load_reg(j, HCX, i->rm, size, i->rex);
+		}
+		if (sub == 2) {
+			jop_r(j, size, size == 1 ? 0xf6 : 0xf7, 2, HCX);   /* not */
+		} else {
+			/* NEG is 0 - a, recorded as that SUB */
+			jmov_ri(j, HAX, 0);
+			bool dead = flags_dead(t);
+			if (!dead)
+				store_lazy(t, false);
+			jop_r(j, size, size == 1 ? 0x28 : 0x29, HCX, HAX);  /* sub rax, rcx */
+			if (!dead)
+				store_lazy_result(t, LF_SUB, size);
+			else
+				t->fk = FK_UNKNOWN;
+			t->hf = HF_ALL;
+			t->hf_set = true;
+			jop_r(j, 8, 0x89, HAX, HCX);
+		}
+		if (mem)
+			store_mem(j, HCX, size);
+		else
+			store_reg(j, HCX, i->rm, size, i->rex);
+		return true;
+	}
+	if ((sub != 4 && sub != 6) || (size != 4 && size != 8))
+		return false;
+	if (mem) {
+		emit_lin(t);
+		emit_probe(t, size, false);
+		load_mem(j, HCX, size);
+	} else {
+		load_reg(j, HCX, i->rm, size, i->rex);
+	}
+	load_reg(j, HAX, RAX, size, false);
+	if (sub == 4) {
+		jop_r(j, size, 0xf7, 4, HCX);            /* mul ecx/rcx: rdx:rax */
+		jop_r(j, 4, 0x0f92, 0, H9);              /* setc r9b */
+	} else {
+		load_reg(j, HDX, RDX, size, false);
+		t->slow_used = true;
+		jop_r(j, size, 0x39, HCX, HDX);          /* cmp rdx, rcx */
+		jjcc(j, CC_NB, t->l_slow);               /* high part >= divisor: #DE */
+		jop_r(j, size, 0xf7, 6, HCX);            /* div ecx/rcx */
+	}
+	store_reg(j, HAX, RAX, size, false);
+	store_reg(j, HDX, RDX, size, false);
+	if (sub == 4) {
+		/* MUL: CF = OF = the high half is not zero; the rest from the low */
+		jop_m(j, 8, 0x89, HAX, HBX, OFF(lf_res));
+		jop_r(j, 4, 0x0fb6, H9, H9);
+		jlea_sib(j, H9, H9, H9, 1, 0);           /* 0 or 3 */
+		jop_m(j, 8, 0x89, H9, HBX, OFF(lf_cf));
+		jmov_mi(j, 8, HBX, OFF(lf_a), 0);
+		jmov_mi(j, 8, HBX, OFF(lf_b), 0);
+		jmov_mi(j, 2, HBX, OFF(lf_kind), LF_RESULT | size << 8);
+		t->fk = LF_RESULT;
+	}
+	return true;
+}
+
 /* INC/DEC r/m: CF is kept, so the current CF is recorded first. */
 static bool gen_incdec(struct tx *t, int size, bool dec, int reg)
 {
 	struct jbuf *j = t->j;
 	const struct insn *i = t->i;
-	if (!flags_known(t))
-		return false;
 	if (t->fk == LF_LOGIC) {
 		jmov_mi(j, 8, HBX, OFF(lf_cf), 0);
-	} else if (t->fk == LF_SUB || t->fk == LF_ADD) {
-		emit_host_flags(t);
-		jop_r(j, 4, 0x0f92, 0, HCX);             /* setc cl */
-		jop_r(j, 4, 0x0fb6, HCX, HCX);           /* movzx ecx, cl */
-		jop_m(j, 8, 0x89, HCX, HBX, OFF(lf_cf));
-	} /* after INC/DEC lf_cf already holds CF */
+	} else if (t->fk != LF_INC && t->fk != LF_DEC) {  /* after INC/DEC lf_cf holds CF */
+		emit_carry(t);
+		jop_m(j, 8, 0x89, H8, HBX, OFF(lf_cf));
+	}
 	bool mem = reg < 0 && i->mod != 3;
 	if (reg < 0)
 		reg = i->rm;
@@ -967,7 +1073,7 @@ static bool gen_native(struct tx *t)
 		return gen_alu(t, OP_TEST, op == 0xa8 ? 1 : i->osize, F_A_IMM);
 	case 0xf6: case 0xf7:
 		if ((i->reg & 7) != 0)
-			return false;
+			return gen_grp3(t);
 		return gen_alu(t, OP_TEST, op == 0xf6 ? 1 : i->osize, F_RM_IMM);
 	case 0xfe: case 0xff:
 		if ((i->reg & 7) > 1)
