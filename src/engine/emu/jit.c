@@ -886,6 +886,62 @@ static bool gen_shift(struct tx *t)
 	return true;
 }
 
+/* Rotates (ROL/ROR/RCL-free group 2 forms by a constant or CL) and
+ * SHLD/SHRD whose flags nobody reads: the host instruction does the work
+ * and the flags are left as they are, dead until the next writer. Only
+ * with a non-zero constant count, where the guest writes the operand. */
+static bool gen_dead_flags_shift(struct tx *t)
+{
+	struct jbuf *j = t->j;
+	const struct insn *i = t->i;
+	uint16_t op = i->op;
+	int size = (op == 0xc0 || op == 0xd0) ? 1 : i->osize;
+	if (!flags_dead(t))
+		return false;
+	bool shxd = op == 0x1a4 || op == 0x1ac;
+	unsigned mask = size == 8 ? 63 : 31;
+	unsigned cnt = (op == 0xd0 || op == 0xd1) ? 1 : (unsigned)(i->imm & 0xff) & mask;
+	if (cnt == 0 || (size == 2 && shxd))
+		return false;
+	if (!shxd) {
+		int sub = i->reg & 7;
+		if (sub > 1 && sub != 4 && sub != 5 && sub != 7)
+			return false;  /* RCL/RCR read CF */
+		if (size < 4 && sub <= 1 && cnt >= (unsigned)size * 8)
+			return false;  /* a narrow rotate by more than its width: the handler's */
+		if (size < 4 && sub > 1)
+			return false;
+	}
+	bool mem = i->mod != 3;
+	if (mem) {
+		emit_lin(t);
+		emit_probe(t, size, true);
+		load_mem(j, HAX, size);
+	} else {
+		load_reg(j, HAX, i->rm, size, i->rex);
+	}
+	if (shxd) {
+		load_reg(j, HCX, i->reg, size, i->rex);
+		jrex(j, size, HCX, 0, HAX);
+		jb(j, 0x0f);
+		jb(j, op == 0x1a4 ? 0xa4 : 0xac);
+		jb(j, 0xc0 | (HCX << 3) | HAX);          /* shld/shrd eax, ecx, cnt */
+		jb(j, cnt);
+	} else {
+		jrex(j, size, 0, 0, HAX);
+		jb(j, size == 1 ? 0xc0 : 0xc1);
+		jb(j, 0xc0 | (unsigned)(i->reg & 7) << 3);
+		jb(j, cnt);
+	}
+	t->hf = 0;
+	t->fk = FK_UNKNOWN;
+	if (mem)
+		store_mem(j, HAX, size);
+	else
+		store_reg(j, HAX, i->rm, size, i->rex);
+	return true;
+}
+
 /* Host flags for condition cc: from the lazy record when the producer is
  * known, else from cond_true(). Returns the host condition to test.
  * Clobbers the caller-saved registers. */
@@ -1094,7 +1150,9 @@ static bool gen_native(struct tx *t)
 	case 0x1af: case 0x69: case 0x6b:
 		return gen_imul(t);
 	case 0xc1: case 0xd1: case 0xd3:
-		return gen_shift(t);
+		return gen_shift(t) || (op != 0xd3 && gen_dead_flags_shift(t));
+	case 0xc0: case 0xd0: case 0x1a4: case 0x1ac:
+		return gen_dead_flags_shift(t);
 	default:
 		break;
 	}
