@@ -454,6 +454,7 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 			link->to = b;
 			link->rip = c->s.rip;
 			link->tlb_gen = c->tlb_gen;
+			jit_patch_link(link);
 		}
 		c->jit_link = NULL;
 		run_block(c, b);

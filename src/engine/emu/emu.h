@@ -127,6 +127,7 @@ struct jit_link {
 	uint64_t want_gpa;       /* near links (same page): the one block they may name */
 	uint32_t mode;           /* the owner's decode mode: links never change it */
 	bool near;
+	uint8_t *patch_imm, *patch_rel;  /* near links: the code that names the target */
 };
 
 struct block {
@@ -327,6 +328,7 @@ int jit_init(struct emu_vm *v);
 void jit_free(struct emu_vm *v);
 bool jit_needs_flush(const struct emu_vm *v);
 void jit_compile(struct emu_cpu *c, struct block *b);
+void jit_patch_link(struct jit_link *l);
 
 /* ---- except.c */
 void raise_fault(struct emu_cpu *c, int vec, bool has_err, uint32_t err) __attribute__((noreturn));

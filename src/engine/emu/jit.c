@@ -198,12 +198,15 @@ static void emit_probe(struct tx *t, int size, bool write)
 	struct jbuf *j = t->j;
 	t->slow_used = true;
 	t->hf = 0;                                   /* the probe's compares */
-	jop_r(j, 8, 0x89, HAX, HCX);                 /* mov rcx, rax */
-	jshift_ri(j, 5, HCX, 12);                    /* shr rcx, 12 */
-	jgrp1_ri(j, 4, 4, HCX, TLB_SIZE - 1);        /* and ecx, TLB_SIZE-1 */
-	jshift_ri(j, 4, HCX, 5);                     /* shl rcx, 5 */
+	jop_r(j, 4, 0x89, HAX, HCX);                 /* mov ecx, eax */
+	jrex(j, 4, 0, 0, HCX);
+	jb(j, 0xc1);
+	jb(j, 0xe8 | HCX);                           /* shr ecx, 7 */
+	jb(j, 7);
+	jgrp1_ri(j, 4, 4, HCX, (TLB_SIZE - 1) << 5); /* the entry's offset: index << 5 */
 	jlea_sib(j, HCX, HBX, HCX, 0, OFF(tlb));     /* rcx = &c->tlb[n] */
-	jop_r(j, 8, 0x89, HAX, HDX);                 /* mov rdx, rax */
+	/* the tag of the access's last byte: a page crossing cannot match */
+	jlea_sib(j, HDX, HAX, HSP, 0, size - 1);
 	jgrp1_ri(j, 8, 4, HDX, -4096);               /* and rdx, ~0xfff */
 	jgrp1_ri(j, 8, 1, HDX, 1);                   /* or rdx, 1 */
 	jop_m(j, 8, 0x3b, HDX, HCX, (int32_t)offsetof(struct tlb_entry, tag));
@@ -211,15 +214,8 @@ static void emit_probe(struct tx *t, int size, bool write)
 	jop_m(j, 4, 0x0fb6, HDX, HBX, write ? OFF(jit_need_w) : OFF(jit_need_r));
 	jop_m(j, 1, 0x84, HDX, HCX, (int32_t)offsetof(struct tlb_entry, perm));
 	jjcc(j, CC_Z, t->l_slow);
-	if (size > 1) {
-		jop_r(j, 4, 0x89, HAX, HDX);             /* mov edx, eax */
-		jgrp1_ri(j, 4, 4, HDX, 0xfff);
-		jgrp1_ri(j, 4, 7, HDX, 4096 - size);
-		jjcc(j, CC_A, t->l_slow);
-	} else {
-		jop_r(j, 4, 0x89, HAX, HDX);
-		jgrp1_ri(j, 4, 4, HDX, 0xfff);
-	}
+	jop_r(j, 4, 0x89, HAX, HDX);                 /* mov edx, eax */
+	jgrp1_ri(j, 4, 4, HDX, 0xfff);
 	jop_m(j, 8, 0x8b, HCX, HCX, (int32_t)offsetof(struct tlb_entry, host));
 	jop_r(j, 8, 0x85, HCX, HCX);                 /* test rcx, rcx */
 	jjcc(j, CC_Z, t->l_slow);
@@ -266,6 +262,48 @@ static void emit_canonical(struct tx *t, int h)
 #define LINK_NONE (-1)
 #define LINK_DYNAMIC (-2)
 
+/* A near link's fast path, patched by jit_patch_link() once the run loop
+ * has found the target: the block pointer and the jump into its body are
+ * immediates in the code, so entering the next block costs no call and no
+ * indirect jump. Until then (and whenever the target has been
+ * invalidated) it falls through to the glue below it. */
+static void emit_near_link(struct tx *t, struct jit_link *l)
+{
+	struct jbuf *j = t->j;
+	int l_glue = jlabel(j);
+	jrex(j, 8, 0, 0, HDX);
+	jb(j, 0xb8 + HDX);                           /* mov rdx, imm64: the target block */
+	l->patch_imm = j->p;
+	j64(j, 0);
+	jop_r(j, 8, 0x85, HDX, HDX);
+	jjcc(j, CC_Z, l_glue);
+	jop_m(j, 1, 0x80, 7, HDX, (int32_t)offsetof(struct block, valid));
+	jb(j, 0);
+	jjcc(j, CC_Z, l_glue);
+	jop_m(j, 4, 0x83, 7, HBX, OFF(countdown));
+	jb(j, 1);
+	jjcc(j, CC_BE, l_glue);                      /* the glue goes back to the loop */
+	jop_m(j, 4, 0xff, 1, HBX, OFF(countdown));   /* dec dword [countdown] */
+	jop_m(j, 8, 0x89, HDX, HBX, OFF(cur_block));
+	jop_m(j, 8, 0xff, 0, HBX, OFF(st.jit_chained));  /* inc qword */
+	jop_r(j, 8, 0x89, HAX, H12);
+	jmov_ri(j, H13, 1);
+	jb(j, 0xe9);                                 /* jmp rel32: the target's body */
+	l->patch_rel = j->p;
+	j32(j, 0);
+	jbind(j, l_glue);
+}
+
+void jit_patch_link(struct jit_link *l)
+{
+	if (!l->near || !l->patch_imm || !l->to || !l->to->jit_body)
+		return;
+	uint64_t to = (uint64_t)(uintptr_t)l->to;
+	memcpy(l->patch_imm, &to, 8);
+	int32_t rel = (int32_t)((uint8_t *)l->to->jit_body - (l->patch_rel + 4));
+	memcpy(l->patch_rel, &rel, 4);
+}
+
 static void emit_exit_rax(struct tx *t, int link)
 {
 	struct jbuf *j = t->j;
@@ -280,6 +318,8 @@ static void emit_exit_rax(struct tx *t, int link)
 		jcall_rel(j, t->m32 ? v->glue_dyn32 : v->glue_dyn64);
 	} else {
 		struct jit_link *l = &t->b->link[link];
+		if (l->near)
+			emit_near_link(t, l);
 		jmov_ri(j, HCX, (uint64_t)(uintptr_t)l);
 		jcall_rel(j, l->near ? v->glue_near : v->glue_far);
 	}
