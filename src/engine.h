@@ -41,6 +41,10 @@ struct engine {
 	/* Optional: instructions retired by all vCPUs so far, the clock of a
 	 * --deterministic run. NULL: the engine cannot count them. */
 	uint64_t (*instructions)(const struct vm *vm);
+	/* guest RAM on 4 KiB host pages (guest_mem_small_pages): an engine
+	 * without second-level paging gains nothing from huge pages, and
+	 * small ones leave what the guest never touches unbacked */
+	bool small_pages;
 };
 
 extern const struct engine engine_kvm;

@@ -101,6 +101,8 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 	vm->main_thread = pthread_self();
 	if (guest_mem_init(&vm->mem, cfg->ram_size, err, n) != 0)
 		return -1;
+	if (engine->small_pages)
+		guest_mem_small_pages(&vm->mem);
 	char why[256] = "";
 	if (engine->vm_create(vm, why, sizeof(why)) != 0) {
 		snprintf(err, n, "%s engine: %s", engine->name, why);

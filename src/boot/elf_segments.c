@@ -5,6 +5,7 @@
 
 #include "boot/boot_area.h"
 #include "boot/boot_error.h"
+#include "mem/guest_mem.h"
 
 int elf_class_of(const struct boot_file *f)
 {
@@ -131,8 +132,9 @@ int load_segments(const struct guest_mem *m, const struct boot_file *f,
 					 "(too little memory?)", f->what, f->path,
 					 (unsigned long long)s->paddr,
 					 (unsigned long long)(s->paddr + s->memsz));
-		memcpy(dst, f->data + s->offset, s->filesz);
-		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+		/* zero pages of the image (bss, padding) stay unbacked on the host */
+		host_copy_sparse(dst, f->data + s->offset, s->filesz);
+		host_zero_fill(dst + s->filesz, s->memsz - s->filesz);
 	}
 	return 0;
 }

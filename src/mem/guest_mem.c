@@ -1,6 +1,7 @@
 /* Guest RAM is anonymous, lazily backed host memory: a 2 GiB guest costs
  * the host only the pages the guest touches. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -106,4 +107,55 @@ int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len)
 uint64_t guest_mem_low_end(const struct guest_mem *m)
 {
 	return m->nregions ? m->region[0].gpa + m->region[0].size : 0;
+}
+
+void guest_mem_small_pages(struct guest_mem *m)
+{
+	for (int k = 0; k < m->nregions; k++)
+		madvise(m->region[k].host, m->region[k].size, MADV_NOHUGEPAGE);
+}
+
+/* Guest RAM the guest never wrote is anonymous memory the host has not
+ * backed yet: it reads as zero, and reading it costs no memory. Writing
+ * zeros there would back it for nothing, so these two skip whole pages
+ * that already read as zero. Reading (rather than asking mincore()) stays
+ * right for pages the host has swapped out. */
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	for (int k = 0; k < 4096 / 8; k += 4)
+		if (w[k] | w[k + 1] | w[k + 2] | w[k + 3])
+			return false;
+	return true;
+}
+
+void host_zero_fill(uint8_t *dst, size_t len)
+{
+	while (len) {
+		size_t chunk = 4096 - ((uintptr_t)dst & 4095);
+		if (chunk > len)
+			chunk = len;
+		if (chunk < 4096 || !page_is_zero(dst))
+			memset(dst, 0, chunk);
+		dst += chunk;
+		len -= chunk;
+	}
+}
+
+void host_copy_sparse(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	while (len) {
+		size_t chunk = 4096 - ((uintptr_t)dst & 4095);
+		if (chunk > len)
+			chunk = len;
+		/* src need not be aligned: looked at bytewise */
+		bool zero = chunk == 4096;
+		for (size_t k = 0; zero && k < chunk; k++)
+			zero = src[k] == 0;
+		if (!zero || !page_is_zero(dst))
+			memcpy(dst, src, chunk);
+		dst += chunk;
+		src += chunk;
+		len -= chunk;
+	}
 }

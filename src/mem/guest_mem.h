@@ -3,6 +3,7 @@
 #ifndef POPEK_GUEST_MEM_H
 #define POPEK_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,16 @@ void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 /* Copies into / out of guest RAM; -1 when the range is not all RAM. */
 int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
 int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
+
+/* Backs guest RAM with 4 KiB host pages instead of transparent huge
+ * pages: for an engine that reaches RAM through its own TLB, so that RAM
+ * the guest never touches costs the host nothing. */
+void guest_mem_small_pages(struct guest_mem *m);
+
+/* memset(dst, 0, len) and memcpy(dst, src, len) into guest RAM that leave
+ * pages already reading as zero untouched, so the host never backs them. */
+void host_zero_fill(uint8_t *dst, size_t len);
+void host_copy_sparse(uint8_t *dst, const uint8_t *src, size_t len);
 
 /* Highest guest-physical address + 1 of RAM below the hole. */
 uint64_t guest_mem_low_end(const struct guest_mem *m);

@@ -664,4 +664,5 @@ const struct engine engine_emu = {
 	.irq_line = NULL,
 	.print_stats = emu_print_stats,
 	.instructions = emu_instructions,
+	.small_pages = true,
 };

@@ -37,7 +37,7 @@
 #include "engine/emu/emu.h"
 #include "engine/emu/jit_x86.h"
 
-#define JIT_CODE_SIZE (48u << 20)
+#define JIT_CODE_SIZE (24u << 20)
 #define JIT_BLOCK_MAX (24u << 10)   /* room kept free for one block */
 
 #define OFF(f) ((int32_t)offsetof(struct emu_cpu, f))

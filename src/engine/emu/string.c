@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/emu/emu.h"
+#include "mem/guest_mem.h"
 
 #define REP_SLICE 4096
 
@@ -106,7 +107,9 @@ static bool rep_fast(struct emu_cpu *c, const struct insn *i, enum str_kind k, i
 			reg_write(c, RSI, as, false, si + n * size);
 		} else {
 			uint64_t v = reg_read(c, RAX, size, false);
-			if (size == 1)
+			if (v == 0)
+				host_zero_fill(dst, n * size);  /* clear_page() and friends */
+			else if (size == 1)
 				memset(dst, (int)v, n);
 			else
 				for (uint64_t e = 0; e < n; e++)
