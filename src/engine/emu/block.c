@@ -218,6 +218,7 @@ static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint6
 	b->jit = NULL;
 	b->jit_body = NULL;
 	b->jit_tried = false;
+	b->runs = 0;
 	memset(b->link, 0, sizeof(b->link));
 	b->link[0].mode = b->link[1].mode = (uint32_t)mode;
 	unsigned h = hash_of(gpa, mode);

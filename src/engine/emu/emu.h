@@ -146,6 +146,7 @@ struct block {
 	void *jit_body;                  /* where links enter it */
 	struct jit_link link[2];         /* taken branch, fall-through */
 	bool jit_tried;
+	uint8_t runs;                    /* interpreted runs before translating */
 };
 
 /* A per-vCPU direct-mapped cache from linear RIP to block, in front of the
