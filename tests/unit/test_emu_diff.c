@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "engine/emu/emu.h"
 #include "engine/emu/emu_test.h"
 
 #if __has_include(<unicorn/unicorn.h>)
@@ -942,8 +943,11 @@ int main(void)
 			continue;
 		}
 		int shown = 0;
+		struct emu_vm *ev = t.vm->engine_priv;
 		for (int k = 0; k < streams; k++) {
 			make_stream(&s);
+			/* each stream through the translator and through the interpreter */
+			ev->jit_after = 1;
 			run_emu(&t, &s, &re);
 			if (native)
 				run_native(&s, &ru);
@@ -955,9 +959,17 @@ int main(void)
 				if (++shown >= 5)
 					break;
 			}
+			ev->jit_after = 0;
+			run_emu(&t, &s, &re);
+			if (!compare(&s, &re, &ru, k)) {
+				printf("  (the interpreter, without translation)\n");
+				if (++shown >= 5)
+					break;
+			}
 		}
+		ev->jit_after = JIT_AFTER_RUNS;
 		if (!shown)
-			printf("PASS emu differential %s: %d streams of %d instructions agree with %s\n",
+			printf("PASS emu differential %s: %d streams of %d instructions, translated and interpreted, agree with %s\n",
 			       native ? "SSE" : mode32 ? "32-bit" : "64-bit", streams, STREAM_LEN,
 			       native ? "the host CPU" : "unicorn");
 	}

@@ -17,7 +17,6 @@
 #include "vm.h"
 
 #define POLL_BLOCKS 256
-#define JIT_AFTER_RUNS 2
 
 static struct emu_cpu *cpu_of(struct vcpu *v)
 {
@@ -324,8 +323,7 @@ static void run_block(struct emu_cpu *c, struct block *b)
 		return;
 	}
 	if (!shadow && b->valid) {
-		/* code that runs once (most of a boot's) is not worth translating */
-		if (!b->jit_tried && ++b->runs >= JIT_AFTER_RUNS)
+		if (!b->jit_tried && c->evm->jit_after && ++b->runs >= c->evm->jit_after)
 			jit_compile(c, b);
 		if (b->jit && b->jit(c) == 0) {
 			c->cur_block = NULL;

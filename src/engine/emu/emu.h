@@ -281,6 +281,7 @@ struct emu_vm {
 	void *glue_near, *glue_far, *glue_dyn64, *glue_dyn32;
 	uint64_t jit_blocks;
 	struct jbuf *jbuf;
+	uint8_t jit_after;            /* runs of a block before it is translated; 0 never */
 	/* With more than one vCPU, one runs at a time (a big lock, taken per
 	 * slice of blocks): the block cache, the TLBs' view of page tables
 	 * and LOCK-prefixed instructions need nothing finer. */
@@ -325,6 +326,8 @@ static inline bool page_has_code(const struct emu_vm *v, uint64_t gpa)
 }
 
 /* ---- jit.c */
+/* Code that runs once (most of a boot's) is not worth translating. */
+#define JIT_AFTER_RUNS 2
 int jit_init(struct emu_vm *v);
 void jit_free(struct emu_vm *v);
 bool jit_needs_flush(const struct emu_vm *v);

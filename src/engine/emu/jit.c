@@ -32,6 +32,7 @@
  * interpreter (run_block), as do 16- and 32-bit blocks. */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "engine/emu/emu.h"
@@ -54,9 +55,12 @@ int jit_init(struct emu_vm *v)
 	v->jbuf = malloc(sizeof(*v->jbuf));
 	if (!v->jbuf)
 		return -1;
-	const char *off = getenv("POPEK_EMU_NO_JIT");
-	if (off && *off && *off != '0')
-		return 0;  /* the interpreter alone: for comparisons */
+	/* POPEK_EMU_JIT=off: the interpreter alone; =eager: translate a block
+	 * the first time it runs (tests use both to cover each path) */
+	const char *mode = getenv("POPEK_EMU_JIT");
+	v->jit_after = mode && !strcmp(mode, "eager") ? 1 : JIT_AFTER_RUNS;
+	if (mode && !strcmp(mode, "off"))
+		return 0;
 	void *p = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
