@@ -15,6 +15,19 @@
  * MMIO exit. Faults unwind with longjmp to the run loop (emu.c), which
  * delivers them (except.c); RIP moves only when an instruction retires.
  *
+ * Translation (jit.c). A block that runs a second time (JIT_AFTER_RUNS)
+ * in 64-bit or flat 32-bit code becomes host code: the common integer
+ * forms run natively on the register file below, with an inline probe of
+ * the TLB, and every other instruction is a direct call of its handler,
+ * so each instruction's semantics exist once, in the handlers. Faults,
+ * MMIO and self-modifying code take the handler path. Translated blocks
+ * enter one another directly (links patched into the code, or a probe of
+ * the linear-RIP cache for returns and indirect branches) until a
+ * controller poll is due, so the run loop below sees a fraction of the
+ * blocks. Single-stepping, debug registers, interrupt shadows and 16-bit
+ * code stay with the interpreter. POPEK_EMU_JIT=off interprets only,
+ * =eager translates at the first run; the tests run both.
+ *
  * The vCPU keeps the canonical struct cpu_state as its register file, so
  * get_state/set_state are copies.
  *

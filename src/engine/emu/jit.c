@@ -449,24 +449,57 @@ static bool full_flag_writer(const struct insn *i)
 		return true;
 	case 0xf6: case 0xf7:
 		return i->mod == 3 && (i->reg & 7) == 0;
+	case 0xc1: case 0xd1: {
+		/* SHL/SHR/SAR of 4 or 8 bytes by a non-zero constant (gen_shift) */
+		int sub = i->reg & 7;
+		unsigned cnt = (i->op == 0xd1 ? 1 : (unsigned)i->imm) & (i->osize == 8 ? 63 : 31);
+		return i->mod == 3 && (i->osize == 4 || i->osize == 8) && cnt &&
+		       (sub == 4 || sub == 5 || sub == 7);
+	}
 	default:
 		return false;
 	}
 }
 
-/* The flags instruction k produces are dead when, before anything could
- * read them (a handler, a fault, a branch, the block's end), a later
- * instruction overwrites them all: then the lazy record need not be kept. */
-static bool flags_dead(const struct tx *t)
+/* Register INC/DEC: they write every flag but CF, which they keep. */
+static bool incdec_reg(const struct insn *i, bool m32)
 {
+	if (i->lock)
+		return false;
+	if (m32 && i->op >= 0x40 && i->op <= 0x4f)
+		return true;
+	return (i->op == 0xfe || i->op == 0xff) && (i->reg & 7) <= 1 && i->mod == 3;
+}
+
+#define FL_CF 1
+#define FL_OSZAP 2
+
+/* Which of the flags instruction k leaves may be read later: scanning on,
+ * a flag is dead once a later instruction overwrites it before anything
+ * could read it (a handler, a fault, a branch, the block's end). */
+static int flags_live(const struct tx *t)
+{
+	int need = FL_CF | FL_OSZAP;
 	for (int k = t->k + 1; k < t->b->n; k++) {
 		const struct insn *i = &t->b->insn[k];
 		if (full_flag_writer(i))
-			return true;
+			return 0;
+		if (incdec_reg(i, t->m32)) {
+			need &= FL_CF;
+			if (!need)
+				return 0;
+			continue;
+		}
 		if (!pure_insn(i))
-			return false;
+			return need;
 	}
-	return false;
+	return need;
+}
+
+/* Dead flags: the lazy record need not be kept. */
+static bool flags_dead(const struct tx *t)
+{
+	return flags_live(t) == 0;
 }
 
 static bool flags_known(const struct tx *t)
@@ -702,7 +735,9 @@ static bool gen_incdec(struct tx *t, int size, bool dec, int reg)
 {
 	struct jbuf *j = t->j;
 	const struct insn *i = t->i;
-	if (t->fk == LF_LOGIC) {
+	if (!(flags_live(t) & FL_CF)) {
+		/* the CF this keeps is overwritten before anyone reads it */
+	} else if (t->fk == LF_LOGIC) {
 		jmov_mi(j, 8, HBX, OFF(lf_cf), 0);
 	} else if (t->fk != LF_INC && t->fk != LF_DEC) {  /* after INC/DEC lf_cf holds CF */
 		emit_carry(t);
