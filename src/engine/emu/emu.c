@@ -90,6 +90,7 @@ static int emu_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 		c->evm->smp = true;
 	c->delivering = -1;
 	c->tlb_gen = 1;  /* no zeroed block-lookup entry can match */
+	update_mem_hooks(c);  /* translated code's TLB tag offsets */
 	c->countdown = POLL_BLOCKS;
 	if (cpu->vm->cfg.stats) {
 		c->hot = calloc(HOT_SIZE, sizeof(*c->hot));

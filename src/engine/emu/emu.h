@@ -111,7 +111,13 @@ struct tlb_entry {
 	uint8_t *host;     /* host address of the page, NULL when not RAM */
 	uint8_t perm;
 	uint8_t global;
+	/* for translated code: the tag again, once per kind of access (read
+	 * at CPL 0-2, read at CPL 3, write at 0-2, write at 3), 0 where that
+	 * access must take the slow path (no permission, not RAM) */
+	uint64_t jtag[4];
 };
+#define JTAG_READ_S 0
+#define JTAG_WRITE_S 2   /* +1: the CPL 3 one */
 
 /* Reasons the inner loop leaves a block early. */
 #define STOP_BLOCK 1   /* mode, CS or paging changed: look the block up again */
@@ -255,9 +261,10 @@ struct emu_cpu {
 	bool dbg_active;            /* DR7 enables a breakpoint: instructions run one by one */
 	bool ac_active;             /* CR0.AM, RFLAGS.AC and CPL 3: #AC on misalignment */
 	bool mem_hooks;             /* either of the two: mem_read/mem_write look closer */
-	/* the TLB permission bit translated code needs for a read or a write
-	 * at the current CPL; 0 (always the slow path) while mem_hooks */
-	uint8_t jit_need_r, jit_need_w;
+	/* where in a TLB entry translated code finds the tag for a read or a
+	 * write at the current CPL: a jtag[], or the page-aligned gpa (which
+	 * never matches) while mem_hooks want every access seen */
+	uint8_t jit_toff_r, jit_toff_w;
 	uint8_t dbg_hits;           /* data breakpoints hit by this instruction */              /* interrupts were deliverable at the last boundary */
 
 	const char *internal_why;

@@ -44,7 +44,7 @@
 #define OFF(f) ((int32_t)offsetof(struct emu_cpu, f))
 #define GPR(r) (OFF(s.gpr) + 8 * (int32_t)(r))
 
-_Static_assert(sizeof(struct tlb_entry) == 32, "the TLB probe indexes entries by << 5");
+_Static_assert(sizeof(struct tlb_entry) == 64, "the TLB probe indexes entries by << 6");
 _Static_assert(offsetof(struct emu_cpu, lf_size) == offsetof(struct emu_cpu, lf_kind) + 1,
 	       "lf_kind and lf_size are written as one word");
 
@@ -205,25 +205,21 @@ static void emit_probe(struct tx *t, int size, bool write)
 	jop_r(j, 4, 0x89, HAX, HCX);                 /* mov ecx, eax */
 	jrex(j, 4, 0, 0, HCX);
 	jb(j, 0xc1);
-	jb(j, 0xe8 | HCX);                           /* shr ecx, 7 */
-	jb(j, 7);
-	jgrp1_ri(j, 4, 4, HCX, (TLB_SIZE - 1) << 5); /* the entry's offset: index << 5 */
+	jb(j, 0xe8 | HCX);                           /* shr ecx, 6 */
+	jb(j, 6);
+	jgrp1_ri(j, 4, 4, HCX, (TLB_SIZE - 1) << 6); /* the entry's offset: index << 6 */
 	jlea_sib(j, HCX, HBX, HCX, 0, OFF(tlb));     /* rcx = &c->tlb[n] */
-	/* the tag of the access's last byte: a page crossing cannot match */
-	jlea_sib(j, HDX, HAX, HSP, 0, size - 1);
-	jgrp1_ri(j, 8, 4, HDX, -4096);               /* and rdx, ~0xfff */
-	jgrp1_ri(j, 8, 1, HDX, 1);                   /* or rdx, 1 */
-	jop_m(j, 8, 0x3b, HDX, HCX, (int32_t)offsetof(struct tlb_entry, tag));
+	/* this access's tag at this CPL; of the last byte: a page crossing
+	 * cannot match */
+	jop_m(j, 4, 0x0fb6, HDX, HBX, write ? OFF(jit_toff_w) : OFF(jit_toff_r));
+	jlea_sib(j, HSI, HAX, HSP, 0, size - 1);
+	jgrp1_ri(j, 8, 4, HSI, -4096);               /* and rsi, ~0xfff */
+	jgrp1_ri(j, 8, 1, HSI, 1);                   /* or rsi, 1 */
+	jop_sib(j, 8, 0x3b, HSI, HCX, HDX, 0, 0);    /* cmp rsi, [rcx + rdx] */
 	jjcc(j, CC_NZ, t->l_slow);
-	jop_m(j, 4, 0x0fb6, HDX, HBX, write ? OFF(jit_need_w) : OFF(jit_need_r));
-	jop_m(j, 1, 0x84, HDX, HCX, (int32_t)offsetof(struct tlb_entry, perm));
-	jjcc(j, CC_Z, t->l_slow);
 	jop_r(j, 4, 0x89, HAX, HDX);                 /* mov edx, eax */
 	jgrp1_ri(j, 4, 4, HDX, 0xfff);
-	jop_m(j, 8, 0x8b, HCX, HCX, (int32_t)offsetof(struct tlb_entry, host));
-	jop_r(j, 8, 0x85, HCX, HCX);                 /* test rcx, rcx */
-	jjcc(j, CC_Z, t->l_slow);
-	jop_r(j, 8, 0x01, HCX, HDX);                 /* add rdx, rcx */
+	jop_m(j, 8, 0x03, HDX, HCX, (int32_t)offsetof(struct tlb_entry, host));  /* add rdx, host */
 }
 
 /* rax = t->off + delta + block RIP. */

@@ -96,12 +96,12 @@ static inline void jop_r(struct jbuf *j, int sz, unsigned opc, int r, int rm)
 	jb(j, 0xc0 | (unsigned)(r & 7) << 3 | (unsigned)(rm & 7));
 }
 
-/* lea r64, [base + index * 2^scale + disp]; base and index are host
- * registers, index not RSP. */
-static inline void jlea_sib(struct jbuf *j, int r, int base, int index, int scale, int32_t disp)
+/* op r, [base + index * 2^scale + disp] at size sz; index not RSP. */
+static inline void jop_sib(struct jbuf *j, int sz, unsigned opc, int r, int base, int index, int scale,
+			   int32_t disp)
 {
-	jrex(j, 8, r, index, base);
-	jb(j, 0x8d);
+	jrex(j, sz, r, index, base);
+	jopc(j, opc);
 	int mod = (disp == 0 && (base & 7) != HBP) ? 0 : fits8(disp) ? 1 : 2;
 	jb(j, (unsigned)(mod << 6 | (r & 7) << 3 | 4));
 	jb(j, (unsigned)(scale << 6 | (index & 7) << 3 | (base & 7)));
@@ -109,6 +109,12 @@ static inline void jlea_sib(struct jbuf *j, int r, int base, int index, int scal
 		jb(j, (uint8_t)disp);
 	else if (mod == 2)
 		j32(j, (uint32_t)disp);
+}
+
+/* lea r64, [base + index * 2^scale + disp] (index RSP: none). */
+static inline void jlea_sib(struct jbuf *j, int r, int base, int index, int scale, int32_t disp)
+{
+	jop_sib(j, 8, 0x8d, r, base, index, scale, disp);
 }
 
 /* Group-1 operation (/ext: 0 ADD, 1 OR, 4 AND, 5 SUB, 7 CMP) with an

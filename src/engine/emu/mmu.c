@@ -43,8 +43,10 @@ void tlb_flush(struct emu_cpu *c, bool keep_global)
 	c->st.tlb_flushes++;
 	c->tlb_gen++;
 	for (int k = 0; k < TLB_SIZE; k++)
-		if (!keep_global || !c->tlb[k].global)
+		if (!keep_global || !c->tlb[k].global) {
 			c->tlb[k].tag = 0;
+			memset(c->tlb[k].jtag, 0, sizeof(c->tlb[k].jtag));
+		}
 }
 
 void tlb_flush_page(struct emu_cpu *c, uint64_t lin)
@@ -57,15 +59,19 @@ void tlb_flush_page(struct emu_cpu *c, uint64_t lin)
 		return;
 	}
 	struct tlb_entry *e = &c->tlb[(lin >> 12) & (TLB_SIZE - 1)];
-	if (e->tag == ((lin & ~0xfffull) | 1))
+	if (e->tag == ((lin & ~0xfffull) | 1)) {
 		e->tag = 0;
+		memset(e->jtag, 0, sizeof(e->jtag));
+	}
 }
 
 void tlb_drop_write(struct emu_cpu *c, uint64_t gpa_page)
 {
 	for (int k = 0; k < TLB_SIZE; k++)
-		if (c->tlb[k].tag && c->tlb[k].gpa == gpa_page)
+		if (c->tlb[k].tag && c->tlb[k].gpa == gpa_page) {
 			c->tlb[k].perm &= ~(TP_WRITE_S | TP_WRITE_U);
+			c->tlb[k].jtag[JTAG_WRITE_S] = c->tlb[k].jtag[JTAG_WRITE_S + 1] = 0;
+		}
 }
 
 /* ---- MMIO: an exit per access; reads are answered by re-executing the
@@ -337,6 +343,9 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *c, uint64_t lin, int acc)
 	e->host = phys_host(c, gpa, 4096);
 	e->perm = perm;
 	e->global = global;
+	static const uint8_t jtag_perm[4] = { TP_READ_S, TP_READ_U, TP_WRITE_S, TP_WRITE_U };
+	for (int k = 0; k < 4; k++)
+		e->jtag[k] = (e->host && (perm & jtag_perm[k])) ? e->tag : 0;
 	return e;
 }
 

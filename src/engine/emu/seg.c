@@ -94,9 +94,10 @@ void update_mem_hooks(struct emu_cpu *c)
 	c->ac_active = (c->s.cr0 & CR0_AM) && (c->s.rflags & RFLAGS_AC) && c->cpl == 3;
 	c->dbg_active = (c->s.dr[7] & 0xff) != 0;
 	c->mem_hooks = c->ac_active || c->dbg_active;
-	int user = c->cpl == 3;  /* the _U permission is the _S one shifted left by one */
-	c->jit_need_r = c->mem_hooks ? 0 : (uint8_t)(TP_READ_S << user);
-	c->jit_need_w = c->mem_hooks ? 0 : (uint8_t)(TP_WRITE_S << user);
+	int user = c->cpl == 3;
+	uint8_t never = offsetof(struct tlb_entry, gpa);
+	c->jit_toff_r = c->mem_hooks ? never : (uint8_t)offsetof(struct tlb_entry, jtag[JTAG_READ_S + user]);
+	c->jit_toff_w = c->mem_hooks ? never : (uint8_t)offsetof(struct tlb_entry, jtag[JTAG_WRITE_S + user]);
 }
 
 uint64_t mem_read_full(struct emu_cpu *c, int seg, uint64_t off, int size)
