@@ -159,6 +159,15 @@ static void store_mem(struct jbuf *j, int h, int size)
 		jop_m(j, size, 0x89, h, HDX, 0);
 }
 
+/* The r/m operand = h: memory at rdx (probed) or the register. */
+static void store_rm(struct tx *t, int h, int size, bool mem)
+{
+	if (mem)
+		store_mem(t->j, h, size);
+	else
+		store_reg(t->j, h, t->i->rm, size, t->i->rex);
+}
+
 /* rax = the instruction's effective address (no segment base). */
 static void emit_ea(struct tx *t)
 {
@@ -220,6 +229,18 @@ static void emit_probe(struct tx *t, int size, bool write)
 	jop_r(j, 4, 0x89, HAX, HDX);                 /* mov edx, eax */
 	jgrp1_ri(j, 4, 4, HDX, 0xfff);
 	jop_m(j, 8, 0x03, HDX, HCX, (int32_t)offsetof(struct tlb_entry, host));  /* add rdx, host */
+}
+
+/* The r/m operand into h (zero-extended); memory through the probe. */
+static void load_rm(struct tx *t, int h, int size, bool write)
+{
+	if (t->i->mod == 3) {
+		load_reg(t->j, h, t->i->rm, size, t->i->rex);
+	} else {
+		emit_lin(t);
+		emit_probe(t, size, write);
+		load_mem(t->j, h, size);
+	}
 }
 
 /* rax = t->off + delta + block RIP. */
@@ -660,13 +681,7 @@ static bool gen_grp3(struct tx *t)
 	int size = i->op == 0xf6 ? 1 : i->osize;
 	bool mem = i->mod != 3;
 	if (sub == 2 || sub == 3) {
-		if (mem) {
-			emit_lin(t);
-			emit_probe(t, size, true);
-			load_mem(j, HCX, size);
-		} else {
-			load_reg(j, HCX, i->rm, size, i->rex);
-		}
+		load_rm(t, HCX, size, true);
 		if (sub == 2) {
 			jop_r(j, size, size == 1 ? 0xf6 : 0xf7, 2, HCX);   /* not */
 		} else {
@@ -684,21 +699,12 @@ static bool gen_grp3(struct tx *t)
 			t->hf_set = true;
 			jop_r(j, 8, 0x89, HAX, HCX);
 		}
-		if (mem)
-			store_mem(j, HCX, size);
-		else
-			store_reg(j, HCX, i->rm, size, i->rex);
+		store_rm(t, HCX, size, mem);
 		return true;
 	}
 	if ((sub != 4 && sub != 6) || (size != 4 && size != 8))
 		return false;
-	if (mem) {
-		emit_lin(t);
-		emit_probe(t, size, false);
-		load_mem(j, HCX, size);
-	} else {
-		load_reg(j, HCX, i->rm, size, i->rex);
-	}
+	load_rm(t, HCX, size, false);
 	load_reg(j, HAX, RAX, size, false);
 	if (sub == 4) {
 		jop_r(j, size, 0xf7, 4, HCX);            /* mul ecx/rcx: rdx:rax */
@@ -782,13 +788,7 @@ static bool gen_mov(struct tx *t)
 		return true;
 	case 0x8a: case 0x8b:
 		size = op == 0x8a ? 1 : i->osize;
-		if (i->mod == 3) {
-			load_reg(j, HAX, i->rm, size, i->rex);
-		} else {
-			emit_lin(t);
-			emit_probe(t, size, false);
-			load_mem(j, HAX, size);
-		}
+		load_rm(t, HAX, size, false);
 		store_reg(j, HAX, i->reg, size, i->rex);
 		return true;
 	case 0xc6: case 0xc7:
@@ -838,13 +838,7 @@ static bool gen_movx(struct tx *t)
 		src = 4; ext = 0x63; break;
 	default: return false;
 	}
-	if (i->mod == 3) {
-		load_reg(j, HAX, i->rm, src, i->rex);
-	} else {
-		emit_lin(t);
-		emit_probe(t, src, false);
-		load_mem(j, HAX, src);
-	}
+	load_rm(t, HAX, src, false);
 	if (ext)
 		jop_r(j, 8, ext, HAX, HAX);
 	store_reg(j, HAX, i->reg, i->osize, i->rex);
@@ -860,18 +854,6 @@ static void load_stack_pointer(struct tx *t)
 		jop_m(t->j, 4, 0x8b, HAX, HBX, GPR(RSP));
 	} else {
 		jop_m(t->j, 8, 0x8b, HAX, HBX, GPR(RSP));
-	}
-}
-
-/* The r/m operand (sizes 4 and 8) into h; memory through the probe. */
-static void load_rm(struct tx *t, int h, int size, bool write)
-{
-	if (t->i->mod == 3) {
-		load_reg(t->j, h, t->i->rm, size, t->i->rex);
-	} else {
-		emit_lin(t);
-		emit_probe(t, size, write);
-		load_mem(t->j, h, size);
 	}
 }
 
@@ -954,10 +936,7 @@ static bool gen_shift(struct tx *t)
 	jmov_mi(j, 8, HBX, OFF(lf_b), 0);
 	store_lazy_result(t, LF_RESULT, size);
 	jbind(j, l_write);
-	if (mem)
-		store_mem(j, HAX, size);
-	else
-		store_reg(j, HAX, i->rm, size, i->rex);
+	store_rm(t, HAX, size, mem);
 	return true;
 }
 
@@ -988,13 +967,7 @@ static bool gen_dead_flags_shift(struct tx *t)
 			return false;
 	}
 	bool mem = i->mod != 3;
-	if (mem) {
-		emit_lin(t);
-		emit_probe(t, size, true);
-		load_mem(j, HAX, size);
-	} else {
-		load_reg(j, HAX, i->rm, size, i->rex);
-	}
+	load_rm(t, HAX, size, true);
 	if (shxd) {
 		load_reg(j, HCX, i->reg, size, i->rex);
 		jrex(j, size, HCX, 0, HAX);
@@ -1010,10 +983,7 @@ static bool gen_dead_flags_shift(struct tx *t)
 	}
 	t->hf = 0;
 	t->fk = FK_UNKNOWN;
-	if (mem)
-		store_mem(j, HAX, size);
-	else
-		store_reg(j, HAX, i->rm, size, i->rex);
+	store_rm(t, HAX, size, mem);
 	return true;
 }
 
@@ -1096,6 +1066,18 @@ static bool gen_push_pop(struct tx *t, bool push)
 	return true;
 }
 
+/* A near CALL's push of the return address (w bytes); keeps r8. */
+static void emit_push_return(struct tx *t, int w)
+{
+	struct jbuf *j = t->j;
+	load_stack_pointer(t);
+	jgrp1_ri(j, w, 5, HAX, w);
+	emit_probe(t, w, true);
+	emit_rip_to(t, HCX, t->i->len);
+	store_mem(j, HCX, w);
+	jop_m(j, w, 0x89, HAX, HBX, GPR(RSP));
+}
+
 /* Jcc, JMP, CALL (rel) and RET: the block ends here. */
 static bool gen_branch(struct tx *t)
 {
@@ -1128,12 +1110,7 @@ static bool gen_branch(struct tx *t)
 	case 0xe8:
 		emit_rip_to(t, H8, target - t->off);
 		emit_canonical(t, H8);
-		load_stack_pointer(t);
-		jgrp1_ri(j, w, 5, HAX, w);
-		emit_probe(t, w, true);
-		emit_rip_to(t, HCX, i->len);
-		store_mem(j, HCX, w);
-		jop_m(j, w, 0x89, HAX, HBX, GPR(RSP));
+		emit_push_return(t, w);
 		jop_r(j, 8, 0x89, H8, HAX);             /* mov rax, r8 */
 		emit_exit_rax(t, link_slot(t, 0, target));
 		return true;
@@ -1154,22 +1131,10 @@ static bool gen_branch(struct tx *t)
 		int sub = i->reg & 7;
 		if ((sub != 2 && sub != 4) || i->osize != w)
 			return false;
-		if (i->mod == 3) {
-			load_reg(j, H8, i->rm, w, true);
-		} else {
-			emit_lin(t);
-			emit_probe(t, w, false);
-			load_mem(j, H8, w);
-		}
+		load_rm(t, H8, w, false);
 		emit_canonical(t, H8);
-		if (sub == 2) {
-			load_stack_pointer(t);
-			jgrp1_ri(j, w, 5, HAX, w);
-			emit_probe(t, w, true);
-			emit_rip_to(t, HCX, i->len);
-			store_mem(j, HCX, w);
-			jop_m(j, w, 0x89, HAX, HBX, GPR(RSP));
-		}
+		if (sub == 2)
+			emit_push_return(t, w);
 		jop_r(j, 8, 0x89, H8, HAX);
 		emit_exit_rax(t, LINK_DYNAMIC);
 		return true;
@@ -1354,7 +1319,7 @@ static bool emit_glue(struct emu_vm *v)
 	j->end = v->jit_code + JIT_BLOCK_MAX;
 	j->full = false;
 	j->nlabels = j->nfix = 0;
-	int l_epi = jlabel(j), l_enter = jlabel(j), l_far = jlabel(j);
+	int l_epi = jlabel(j), l_enter = jlabel(j), l_near = jlabel(j);
 
 	jbind(j, l_epi);                             /* "no": rdx = 0 */
 	jop_r(j, 4, 0x31, HDX, HDX);
@@ -1363,29 +1328,23 @@ static bool emit_glue(struct emu_vm *v)
 	jbind(j, l_enter);
 	glue_enter(j, l_epi);
 
-	/* near link, rcx = the slot: valid for its one target block */
-	v->glue_near = j->p;
-	jop_m(j, 8, 0x89, HCX, HBX, OFF(jit_link));
-	jop_m(j, 8, 0x8b, HDX, HCX, (int32_t)offsetof(struct jit_link, to));
-	jop_r(j, 8, 0x85, HDX, HDX);
-	jjcc(j, CC_Z, l_epi);
-	jop_m(j, 1, 0x80, 7, HDX, (int32_t)offsetof(struct block, valid));
-	jb(j, 0);
-	jjcc(j, CC_NZ, l_enter);
-	jjmp(j, l_epi);
-
-	/* far link: also for this RIP and this TLB generation only */
+	/* far link, rcx = the slot: for this RIP and this TLB generation only */
 	v->glue_far = j->p;
-	jbind(j, l_far);
 	jop_m(j, 8, 0x89, HCX, HBX, OFF(jit_link));
-	jop_m(j, 8, 0x8b, HDX, HCX, (int32_t)offsetof(struct jit_link, to));
-	jop_r(j, 8, 0x85, HDX, HDX);
-	jjcc(j, CC_Z, l_epi);
 	jop_m(j, 8, 0x3b, HAX, HCX, (int32_t)offsetof(struct jit_link, rip));
 	jjcc(j, CC_NZ, l_epi);
 	jop_m(j, 8, 0x8b, HSI, HBX, OFF(tlb_gen));
 	jop_m(j, 8, 0x3b, HSI, HCX, (int32_t)offsetof(struct jit_link, tlb_gen));
 	jjcc(j, CC_NZ, l_epi);
+	jjmp(j, l_near);
+
+	/* near link: valid for its one target block while that is */
+	v->glue_near = j->p;
+	jop_m(j, 8, 0x89, HCX, HBX, OFF(jit_link));
+	jbind(j, l_near);
+	jop_m(j, 8, 0x8b, HDX, HCX, (int32_t)offsetof(struct jit_link, to));
+	jop_r(j, 8, 0x85, HDX, HDX);
+	jjcc(j, CC_Z, l_epi);
 	jop_m(j, 1, 0x80, 7, HDX, (int32_t)offsetof(struct block, valid));
 	jb(j, 0);
 	jjcc(j, CC_NZ, l_enter);

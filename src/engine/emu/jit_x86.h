@@ -46,6 +46,19 @@ static inline void j64(struct jbuf *j, uint64_t v)
 }
 
 static inline bool fits8(int64_t v) { return v >= -128 && v <= 127; }
+
+/* An immediate of an operation of sz bytes (a qword one takes 32 bits). */
+static inline void jimm(struct jbuf *j, int sz, int32_t imm)
+{
+	if (sz == 1) {
+		jb(j, (uint8_t)imm);
+	} else if (sz == 2) {
+		jb(j, imm & 0xff);
+		jb(j, (imm >> 8) & 0xff);
+	} else {
+		j32(j, (uint32_t)imm);
+	}
+}
 static inline bool fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 /* Operand-size prefix and REX for an operation of sz bytes; r is the
@@ -131,13 +144,7 @@ static inline void jgrp1_ri(struct jbuf *j, int sz, int ext, int rm, int32_t imm
 	jrex(j, sz, 0, 0, rm);
 	jb(j, sz == 1 ? 0x80 : 0x81);
 	jb(j, 0xc0 | (unsigned)ext << 3 | (unsigned)(rm & 7));
-	if (sz == 1)
-		jb(j, (uint8_t)imm);
-	else if (sz == 2) {
-		jb(j, imm & 0xff);
-		jb(j, (imm >> 8) & 0xff);
-	} else
-		j32(j, (uint32_t)imm);
+	jimm(j, sz, imm);
 }
 
 /* The same on a qword in memory: [base + disp] op= imm (64-bit). */
@@ -177,13 +184,7 @@ static inline void jmov_mi(struct jbuf *j, int sz, int base, int32_t disp, int32
 	jrex(j, sz, 0, 0, base);
 	jb(j, sz == 1 ? 0xc6 : 0xc7);
 	jmodrm_mem(j, 0, base, disp);
-	if (sz == 1)
-		jb(j, (uint8_t)imm);
-	else if (sz == 2) {
-		jb(j, imm & 0xff);
-		jb(j, (imm >> 8) & 0xff);
-	} else
-		j32(j, (uint32_t)imm);
+	jimm(j, sz, imm);
 }
 
 /* Shift r64 by an immediate: /4 SHL, /5 SHR, /7 SAR. */
