@@ -6,27 +6,41 @@
 # underneath is a nested software hypervisor that stalls stock Linux, so KVM
 # is not used there.
 
-# linux_engine: sets LINUX_ENGINE, LINUX_LIMIT (seconds one boot may take,
-# generous for a slow or busy host) and LINUX_OPTS (--deterministic on emu,
-# so a boot prints the same thing whatever the host's speed); or returns 1
-# with the reason in LINUX_WHY.
-linux_engine() {
+# linux_engines: sets LINUX_ENGINES, the engines that boot the guest here:
+# emu whenever popek has it, kvm where the CPU has VT-x/AMD-V and /dev/kvm
+# opens (LINUX_KVM_WHY says why not); LINUX_ENGINE is the first of them.
+# Returns 1 with the reason in LINUX_WHY when there is none.
+linux_engines() {
 	local engines
 	engines=$("$POPEK" engines 2>/dev/null)
-	if grep -qwE 'vmx|svm' /proc/cpuinfo && grep -qx kvm <<<"$engines" && have_kvm; then
-		LINUX_ENGINE=kvm LINUX_LIMIT=120 LINUX_OPTS=()
-		return 0
-	fi
-	if grep -qx emu <<<"$engines"; then
-		LINUX_ENGINE=emu LINUX_LIMIT=400 LINUX_OPTS=(--deterministic)
-		return 0
-	fi
-	if ! have_kvm; then
-		LINUX_WHY="$KVM_WHY, and popek has no emu engine"
+	LINUX_ENGINES=""
+	grep -qx emu <<<"$engines" && LINUX_ENGINES="emu"
+	if ! grep -qx kvm <<<"$engines" || ! have_kvm; then
+		LINUX_KVM_WHY=${KVM_WHY:-popek lists no kvm engine}
+	elif ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		LINUX_KVM_WHY="/dev/kvm here has no VT-x/AMD-V underneath (no vmx/svm CPU flag: a nested software hypervisor that stalls stock Linux)"
 	else
-		LINUX_WHY="/dev/kvm here has no VT-x/AMD-V underneath, and popek has no emu engine"
+		LINUX_ENGINES="$LINUX_ENGINES kvm"
+		LINUX_KVM_WHY=""
 	fi
-	return 1
+	LINUX_ENGINES=${LINUX_ENGINES# }
+	if [ -z "$LINUX_ENGINES" ]; then
+		LINUX_WHY="$LINUX_KVM_WHY, and popek has no emu engine"
+		return 1
+	fi
+	linux_use "${LINUX_ENGINES%% *}"
+}
+
+# linux_use ENGINE: LINUX_ENGINE, LINUX_LIMIT (seconds one boot may take,
+# generous for a slow or busy host) and LINUX_OPTS (--deterministic on emu,
+# so a boot prints the same thing whatever the host's speed).
+linux_use() {
+	LINUX_ENGINE=$1
+	if [ "$1" = emu ]; then
+		LINUX_LIMIT=400 LINUX_OPTS=(--deterministic)
+	else
+		LINUX_LIMIT=120 LINUX_OPTS=()
+	fi
 }
 
 # reference_guest: builds the reference guest (cheap when cached) and sets
@@ -50,7 +64,7 @@ linux_ready() {
 		fail "$1: $POPEK is not built"
 		return 1
 	fi
-	if ! linux_engine; then
+	if ! linux_engines; then
 		skip "$1: $LINUX_WHY"
 		return 1
 	fi
