@@ -108,13 +108,30 @@ struct tx {
 	uint8_t hf;          /* host flags still hold the guest's: HF_ALL, HF_NO_CF, 0 */
 	bool hf_set;         /* this instruction set hf */
 	uint8_t segs;        /* segments the native forms use (32-bit blocks) */
+	/* rax still holds guest register cache_reg (zero-extended, as stored)
+	 * while the code ends at cache_pos: a store then a load of the same
+	 * register, the common case between dependent instructions, then
+	 * need no round trip through memory */
+	int cache_reg, cache_size;
+	uint8_t *cache_pos;
 };
 
 /* ---- pieces */
 
 /* h = guest register r (size bytes, zero-extended). */
-static void load_reg(struct jbuf *j, int h, int r, int size, bool rex)
+static void load_reg(struct tx *t, int h, int r, int size, bool rex)
 {
+	struct jbuf *j = t->j;
+	if (size >= 4 && r == t->cache_reg && j->p == t->cache_pos) {
+		if (h != HAX) {
+			jop_r(j, size, 0x89, HAX, h);        /* mov h, rax (eax: zero-extends) */
+			t->cache_pos = j->p;
+		} else if (size < t->cache_size) {
+			jop_r(j, 4, 0x89, HAX, HAX);         /* the low half only: rax is r no more */
+			t->cache_reg = -1;
+		}
+		return;
+	}
 	int32_t d = GPR(r);
 	if (size == 1 && !rex && r >= 4 && r < 8)
 		d = GPR(r - 4) + 1;  /* AH, CH, DH, BH */
@@ -127,8 +144,9 @@ static void load_reg(struct jbuf *j, int h, int r, int size, bool rex)
 }
 
 /* guest register r = h (size bytes, 32-bit writes zero-extend). */
-static void store_reg(struct jbuf *j, int h, int r, int size, bool rex)
+static void store_reg(struct tx *t, int h, int r, int size, bool rex)
 {
+	struct jbuf *j = t->j;
 	int32_t d = GPR(r);
 	if (size == 1 && !rex && r >= 4 && r < 8)
 		d = GPR(r - 4) + 1;
@@ -138,6 +156,9 @@ static void store_reg(struct jbuf *j, int h, int r, int size, bool rex)
 	case 2: jop_m(j, 2, 0x89, h, HBX, d); break;
 	default: jop_m(j, 1, 0x88, h, HBX, d); break;
 	}
+	t->cache_reg = (h == HAX && size >= 4) ? r : -1;
+	t->cache_size = size;
+	t->cache_pos = j->p;
 }
 
 /* h = [rdx] (size bytes, zero-extended). */
@@ -165,7 +186,7 @@ static void store_rm(struct tx *t, int h, int size, bool mem)
 	if (mem)
 		store_mem(t->j, h, size);
 	else
-		store_reg(t->j, h, t->i->rm, size, t->i->rex);
+		store_reg(t, h, t->i->rm, size, t->i->rex);
 }
 
 /* rax = the instruction's effective address (no segment base). */
@@ -235,7 +256,7 @@ static void emit_probe(struct tx *t, int size, bool write)
 static void load_rm(struct tx *t, int h, int size, bool write)
 {
 	if (t->i->mod == 3) {
-		load_reg(t->j, h, t->i->rm, size, t->i->rex);
+		load_reg(t, h, t->i->rm, size, t->i->rex);
 	} else {
 		emit_lin(t);
 		emit_probe(t, size, write);
@@ -626,20 +647,20 @@ static bool gen_alu(struct tx *t, int op, int size, int form)
 	/* rcx = source, rax = destination */
 	switch (form) {
 	case F_RM_R:
-		load_reg(j, HCX, i->reg, size, i->rex);
-		if (mem) load_mem(j, HAX, size); else load_reg(j, HAX, i->rm, size, i->rex);
+		load_reg(t, HCX, i->reg, size, i->rex);
+		if (mem) load_mem(j, HAX, size); else load_reg(t, HAX, i->rm, size, i->rex);
 		break;
 	case F_R_RM:
-		if (mem) load_mem(j, HCX, size); else load_reg(j, HCX, i->rm, size, i->rex);
-		load_reg(j, HAX, i->reg, size, i->rex);
+		if (mem) load_mem(j, HCX, size); else load_reg(t, HCX, i->rm, size, i->rex);
+		load_reg(t, HAX, i->reg, size, i->rex);
 		break;
 	case F_RM_IMM:
 		jmov_ri(j, HCX, imm);
-		if (mem) load_mem(j, HAX, size); else load_reg(j, HAX, i->rm, size, i->rex);
+		if (mem) load_mem(j, HAX, size); else load_reg(t, HAX, i->rm, size, i->rex);
 		break;
 	default:
 		jmov_ri(j, HCX, imm);
-		load_reg(j, HAX, RAX, size, false);
+		load_reg(t, HAX, RAX, size, false);
 		break;
 	}
 	bool dead = flags_dead(t);
@@ -662,11 +683,11 @@ static bool gen_alu(struct tx *t, int op, int size, int form)
 	if (!writes)
 		return true;
 	if (!dst_is_rm)
-		store_reg(j, HAX, form == F_A_IMM ? RAX : i->reg, size, form == F_A_IMM ? false : i->rex);
+		store_reg(t, HAX, form == F_A_IMM ? RAX : i->reg, size, form == F_A_IMM ? false : i->rex);
 	else if (mem)
 		store_mem(j, HAX, size);
 	else
-		store_reg(j, HAX, i->rm, size, i->rex);
+		store_reg(t, HAX, i->rm, size, i->rex);
 	return true;
 }
 
@@ -705,19 +726,19 @@ static bool gen_grp3(struct tx *t)
 	if ((sub != 4 && sub != 6) || (size != 4 && size != 8))
 		return false;
 	load_rm(t, HCX, size, false);
-	load_reg(j, HAX, RAX, size, false);
+	load_reg(t, HAX, RAX, size, false);
 	if (sub == 4) {
 		jop_r(j, size, 0xf7, 4, HCX);            /* mul ecx/rcx: rdx:rax */
 		jop_r(j, 4, 0x0f92, 0, H9);              /* setc r9b */
 	} else {
-		load_reg(j, HDX, RDX, size, false);
+		load_reg(t, HDX, RDX, size, false);
 		t->slow_used = true;
 		jop_r(j, size, 0x39, HCX, HDX);          /* cmp rdx, rcx */
 		jjcc(j, CC_NB, t->l_slow);               /* high part >= divisor: #DE */
 		jop_r(j, size, 0xf7, 6, HCX);            /* div ecx/rcx */
 	}
-	store_reg(j, HAX, RAX, size, false);
-	store_reg(j, HDX, RDX, size, false);
+	store_reg(t, HAX, RAX, size, false);
+	store_reg(t, HDX, RDX, size, false);
 	if (sub == 4) {
 		/* MUL: CF = OF = the high half is not zero; the rest from the low */
 		jop_m(j, 8, 0x89, HAX, HBX, OFF(lf_res));
@@ -753,7 +774,7 @@ static bool gen_incdec(struct tx *t, int size, bool dec, int reg)
 		emit_probe(t, size, true);
 		load_mem(j, HAX, size);
 	} else {
-		load_reg(j, HAX, reg, size, i->rex);
+		load_reg(t, HAX, reg, size, i->rex);
 	}
 	store_lazy(t, true);
 	jop_r(j, size, size == 1 ? 0xfe : 0xff, dec ? 1 : 0, HAX);  /* inc/dec at its size */
@@ -763,7 +784,7 @@ static bool gen_incdec(struct tx *t, int size, bool dec, int reg)
 	if (mem)
 		store_mem(j, HAX, size);
 	else
-		store_reg(j, HAX, reg, size, i->rex);
+		store_reg(t, HAX, reg, size, i->rex);
 	return true;
 }
 
@@ -777,19 +798,19 @@ static bool gen_mov(struct tx *t)
 	case 0x88: case 0x89:
 		size = op == 0x88 ? 1 : i->osize;
 		if (i->mod == 3) {
-			load_reg(j, HAX, i->reg, size, i->rex);
-			store_reg(j, HAX, i->rm, size, i->rex);
+			load_reg(t, HAX, i->reg, size, i->rex);
+			store_reg(t, HAX, i->rm, size, i->rex);
 		} else {
 			emit_lin(t);
 			emit_probe(t, size, true);
-			load_reg(j, HCX, i->reg, size, i->rex);
+			load_reg(t, HCX, i->reg, size, i->rex);
 			store_mem(j, HCX, size);
 		}
 		return true;
 	case 0x8a: case 0x8b:
 		size = op == 0x8a ? 1 : i->osize;
 		load_rm(t, HAX, size, false);
-		store_reg(j, HAX, i->reg, size, i->rex);
+		store_reg(t, HAX, i->reg, size, i->rex);
 		return true;
 	case 0xc6: case 0xc7:
 		if (i->reg & 7)
@@ -797,7 +818,7 @@ static bool gen_mov(struct tx *t)
 		size = op == 0xc6 ? 1 : i->osize;
 		if (i->mod == 3) {
 			jmov_ri(j, HAX, i->imm & size_mask(size));
-			store_reg(j, HAX, i->rm, size, i->rex);
+			store_reg(t, HAX, i->rm, size, i->rex);
 		} else {
 			emit_lin(t);
 			emit_probe(t, size, true);
@@ -808,12 +829,12 @@ static bool gen_mov(struct tx *t)
 	default:
 		if (op >= 0xb0 && op <= 0xb7) {
 			jmov_ri(j, HAX, i->imm & 0xff);
-			store_reg(j, HAX, i->rm, 1, i->rex);
+			store_reg(t, HAX, i->rm, 1, i->rex);
 			return true;
 		}
 		if (op >= 0xb8 && op <= 0xbf) {
 			jmov_ri(j, HAX, i->imm & size_mask(i->osize));
-			store_reg(j, HAX, i->rm, i->osize, i->rex);
+			store_reg(t, HAX, i->rm, i->osize, i->rex);
 			return true;
 		}
 		return false;
@@ -841,7 +862,7 @@ static bool gen_movx(struct tx *t)
 	load_rm(t, HAX, src, false);
 	if (ext)
 		jop_r(j, 8, ext, HAX, HAX);
-	store_reg(j, HAX, i->reg, i->osize, i->rex);
+	store_reg(t, HAX, i->reg, i->osize, i->rex);
 	return true;
 }
 
@@ -868,7 +889,7 @@ static bool gen_imul(struct tx *t)
 		return false;
 	load_rm(t, HAX, size, false);
 	if (i->op == 0x1af)
-		load_reg(j, HCX, i->reg, size, i->rex);
+		load_reg(t, HCX, i->reg, size, i->rex);
 	else
 		jmov_ri(j, HCX, i->imm & size_mask(size));
 	jop_r(j, size, 0x0faf, HAX, HCX);            /* imul eax/rax, ecx/rcx */
@@ -881,7 +902,7 @@ static bool gen_imul(struct tx *t)
 	jmov_mi(j, 8, HBX, OFF(lf_a), 0);
 	jmov_mi(j, 8, HBX, OFF(lf_b), 0);
 	store_lazy_result(t, LF_RESULT, size);
-	store_reg(j, HAX, i->reg, size, i->rex);
+	store_reg(t, HAX, i->reg, size, i->rex);
 	return true;
 }
 
@@ -916,6 +937,14 @@ static bool gen_shift(struct tx *t)
 		jb(j, 0xc1);
 		jb(j, 0xc0 | (unsigned)sub << 3);        /* shl/shr/sar eax/rax, cnt */
 		jb(j, cnt);
+	}
+	if (!by_cl && flags_dead(t)) {
+		/* a later writer replaces every flag this sets: no record */
+		t->fk = FK_UNKNOWN;
+		if (size == 4)
+			jop_r(j, 4, 0x89, HAX, HAX);
+		store_rm(t, HAX, size, mem);
+		return true;
 	}
 	jop_r(j, 4, 0x0f92, 0, HCX);                 /* setc cl */
 	jop_r(j, 4, 0x0fb6, HCX, HCX);
@@ -969,7 +998,7 @@ static bool gen_dead_flags_shift(struct tx *t)
 	bool mem = i->mod != 3;
 	load_rm(t, HAX, size, true);
 	if (shxd) {
-		load_reg(j, HCX, i->reg, size, i->rex);
+		load_reg(t, HCX, i->reg, size, i->rex);
 		jrex(j, size, HCX, 0, HAX);
 		jb(j, 0x0f);
 		jb(j, op == 0x1a4 ? 0xa4 : 0xac);
@@ -1018,10 +1047,10 @@ static bool gen_cmov(struct tx *t)
 	 * r13 is free once the block runs */
 	jop_r(j, 4, 0x0f90 | (unsigned)emit_cond(t, i->op & 0xf), 0, H13);  /* setcc r13b */
 	load_rm(t, HCX, size, false);
-	load_reg(j, HAX, i->reg, size, i->rex);
+	load_reg(t, HAX, i->reg, size, i->rex);
 	jop_r(j, 1, 0x84, H13, H13);                 /* test r13b, r13b */
 	jop_r(j, size == 2 ? 2 : 8, 0x0f45, HAX, HCX);  /* cmovnz */
-	store_reg(j, HAX, i->reg, size, i->rex);
+	store_reg(t, HAX, i->reg, size, i->rex);
 	return true;
 }
 
@@ -1037,7 +1066,7 @@ static bool gen_setcc(struct tx *t)
 		jop_m(j, 1, 0x88, H13, HDX, 0);
 	} else {
 		jop_r(j, 8, 0x89, H13, HCX);
-		store_reg(j, HCX, i->rm, 1, i->rex);
+		store_reg(t, HCX, i->rm, 1, i->rex);
 	}
 	return true;
 }
@@ -1054,7 +1083,7 @@ static bool gen_push_pop(struct tx *t, bool push)
 		jgrp1_ri(j, w, 5, HAX, w);
 	emit_probe(t, w, push);
 	if (push) {
-		load_reg(j, HCX, i->rm, w, true);
+		load_reg(t, HCX, i->rm, w, true);
 		store_mem(j, HCX, w);
 	} else {
 		load_mem(j, HCX, w);
@@ -1062,7 +1091,7 @@ static bool gen_push_pop(struct tx *t, bool push)
 	}
 	jop_m(j, w, 0x89, HAX, HBX, GPR(RSP));      /* a 32-bit stack keeps RSP[63:32] */
 	if (!push)
-		store_reg(j, HCX, i->rm, w, true);
+		store_reg(t, HCX, i->rm, w, true);
 	return true;
 }
 
@@ -1179,7 +1208,7 @@ static bool gen_native(struct tx *t)
 		if (i->mod == 3)
 			return false;
 		emit_ea(t);
-		store_reg(t->j, HAX, i->reg, i->osize, i->rex);
+		store_reg(t, HAX, i->reg, i->osize, i->rex);
 		return true;
 	case 0x90:
 		return i->rm == 0;  /* NOP and PAUSE; with REX.B it is XCHG r8, rax */
@@ -1385,7 +1414,7 @@ void jit_compile(struct emu_cpu *c, struct block *b)
 	int nstubs = 0;
 	for (int k = 0; k <= b->n; k++)
 		l_insn[k] = jlabel(j);
-	struct tx t = { .j = j, .v = v, .b = b, .l_epi = jlabel(j), .fk = FK_UNKNOWN,
+	struct tx t = { .j = j, .v = v, .b = b, .l_epi = jlabel(j), .fk = FK_UNKNOWN, .cache_reg = -1,
 			.m32 = b->mode == MODE_32 };
 	int l_checks = jlabel(j), l_body = jlabel(j), l_bail = jlabel(j);
 
@@ -1411,9 +1440,11 @@ void jit_compile(struct emu_cpu *c, struct block *b)
 		t.slow_used = false;
 		t.hf_set = false;
 		bool native = gen_native(&t);
-		/* a handler on the slow path leaves the host flags anything */
+		/* a handler on the slow path leaves the host flags and rax anything */
 		if ((!t.hf_set && !pure_insn(t.i)) || t.slow_used)
 			t.hf = 0;
+		if (t.slow_used)
+			t.cache_reg = -1;
 		if (!native) {
 			emit_handler_call(&t);
 			t.fk = FK_UNKNOWN;
