@@ -6,6 +6,8 @@
 #define T_RO0     0x98	/* data, DPL 0, read-only */
 #define T_LIM0    0xa0	/* data, DPL 0, writable, limit 0xfff */
 #define T_SS3_LIM 0xa8	/* data, DPL 3, writable, limit 0xfff: a stack too small */
+#define T_TSS16   0xb0	/* 16-bit TSS (type 1) */
+#define T_CODE_T  0xb8	/* 32-bit code based at the 64 KiB holding task16_entry */
 
 static volatile uint32_t insn_addr;
 
@@ -86,6 +88,95 @@ static void section_nm(void)
 	TRY("fninit");
 	check_no_fault("nm_x87_ts_em_clear");
 	write_cr0(cr0);
+}
+
+/* #MF (SDM vol. 1 8.7, vol. 3A 6.15 interrupt 16): with CR0.NE set, an
+ * unmasked x87 exception sets FSW.ES and is reported as #MF by the next
+ * waiting x87 instruction: a fault, no error code, EIP at that
+ * instruction. The non-waiting FNSTSW/FNCLEX/FNSAVE do not report it, and
+ * neither FRSTOR nor FXRSTOR of a status word with ES raises by itself.
+ * CR0.NE = 0 (FERR#) is not checked: the CPU then waits for IGNNE# or an
+ * external interrupt, which a virtual machine need not model alike. */
+static void section_mf(void)
+{
+	static uint8_t fx[512] __attribute__((aligned(16)));
+	static uint8_t env[108];
+	static const uint16_t cw_ze = 0x037b;	/* default, ZM clear */
+	static const double zero = 0.0;
+	extern char mf_fwait[];
+	uint16_t sw;
+	section("mf");
+	unsigned long cr0 = read_cr0();
+	write_cr0((cr0 & ~0xcu) | 0x20u);	/* EM, TS off; NE on */
+	TRY("fninit; fldcw %0; fld1; fdivl %1; fnstsw %%ax; mf_fwait: fwait; fnclex",
+	    : : "m"(cw_ze), "m"(zero) : "eax");
+	check_fault("mf_fwait_after_unmasked_zero_divide", VEC_MF, 0);
+	check_eq("mf_eip_is_fwait", trap_last.eip, (uint32_t)(uintptr_t)mf_fwait);
+	__asm__ volatile("fnstsw %0; fnclex" : "=m"(sw));
+	check_eq("mf_status_ze_es", sw & 0x80bf, 0x8084);
+	TRY("fwait; fnstsw %%ax", : : : "eax");
+	check_no_fault("mf_none_after_fnclex");
+	/* Park an ES status word with FNSAVE and FXSAVE, then load it back. */
+	__asm__ volatile("fninit; fldcw %2; fld1; fdivl %3; fxsave %0; fnsave %1; fninit"
+			 : "=m"(fx), "=m"(env) : "m"(cw_ze), "m"(zero) : "memory");
+	TRY("frstor %0", : : "m"(env));
+	check_no_fault("mf_frstor_es_no_fault");
+	TRY("fwait");
+	check_fault("mf_fwait_after_frstor", VEC_MF, 0);
+	__asm__ volatile("fninit");
+	TRY("fxrstor %0", : : "m"(fx));
+	check_no_fault("mf_fxrstor_es_no_fault");
+	TRY("fld1");
+	check_fault("mf_fld1_after_fxrstor", VEC_MF, 0);
+	check_eip_at_insn("mf_eip_is_fld1");
+	__asm__ volatile("fninit");
+	write_cr0(cr0);
+}
+
+/* A task switch to a 286 TSS (SDM vol. 3A 7.7, figure 7-11: link 0,
+ * SP0/SS0..SP2/SS2 2-12, IP 14, FLAGS 16, AX CX DX BX SP BP SI DI 18-32,
+ * ES CS SS DS 34-40, LDT 42; type 1 available, 3 busy). CALL to it saves
+ * the caller in the 32-bit TSS, links back and sets NT; the task sets AX
+ * and SI and IRETs (NT: back through the link), which saves it in the
+ * 16-bit format: IP just past the IRET, FLAGS with NT clear, and marks
+ * its TSS available again. IP is 16 bits, so the task's code segment is
+ * based at the 64 KiB block holding its code. */
+struct __attribute__((packed)) tss16 {
+	uint16_t link, sp0, ss0, sp1, ss1, sp2, ss2, ip, flags;
+	uint16_t ax, cx, dx, bx, sp, bp, si, di, es, cs, ss, ds, ldt;
+};
+static struct tss16 task16;
+extern char task16_entry[], task16_after_iret[];
+__asm__(".text\n"
+	"task16_entry: movw $0x1234, %ax\n\t"
+	"movw $0x5678, %si\n\t"
+	"iret\n"
+	"task16_after_iret: jmp task16_entry\n");
+
+static void section_task16(void)
+{
+	uint32_t entry = (uint32_t)(uintptr_t)task16_entry, bx;
+	section("task16");
+	gdt_set(T_CODE_T, SEG_DESC(entry & ~0xffffu, 0xfffff, ACC_P | ACC_CODE | ACC_R | ACC_A, FL_D));
+	gdt_set(T_TSS16, SEG_DESC((uint32_t)(uintptr_t)&task16, sizeof(task16) - 1, ACC_P | 0x1, 0));
+	task16.ip = entry & 0xffff;
+	task16.flags = 0x0002;
+	task16.cs = T_CODE_T;
+	task16.ss = task16.ds = task16.es = SEL_KDATA;
+	task16.sp = 0xfff0;
+	task16.ax = task16.si = 0;
+	task16.link = 0;
+	TRY("lcall %2, $0", : "=b"(bx) : "0"(0xcafef00du), "i"(T_TSS16) : "eax", "ecx", "edx", "esi", "edi", "memory");
+	check_no_fault("task16_call_and_iret_back");
+	check_eq("task16_back_restores_ebx", bx, 0xcafef00du);
+	check_eq("task16_saved_ax", task16.ax, 0x1234);
+	check_eq("task16_saved_si", task16.si, 0x5678);
+	check_eq("task16_saved_ip_after_iret", task16.ip, (uint32_t)(uintptr_t)task16_after_iret & 0xffff);
+	check_eq("task16_saved_flags_nt_clear", task16.flags & 0x4000, 0);
+	check_eq("task16_back_link", task16.link, SEL_TSS);
+	check_eq("task16_available_after_iret", (gdt[T_TSS16 / 8] >> 40) & 0xf, 1);
+	check_eq("task16_cr0_ts_set", read_cr0() & 0x8, 0x8);
+	__asm__ volatile("clts");
 }
 
 static void section_debug(void)
@@ -247,6 +338,8 @@ void guest_main(void)
 	conf_init();
 	section_arith();
 	section_nm();
+	section_mf();
+	section_task16();
 	section_debug();
 	section_segment_faults();
 	section_user_faults();

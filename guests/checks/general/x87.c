@@ -167,6 +167,55 @@ static void basic_checks(void)
 	__asm__ volatile("fninit");
 }
 
+/* ---- FBLD / FBSTP: m80 packed BCD (SDM vol. 1 4.7, table 4-3): 18
+ * digits, two per byte, low digit in the low nibble, byte 0 least
+ * significant; bit 7 of byte 9 is the sign. FBSTP rounds by FCW.RC; a NaN
+ * stores the packed BCD indefinite FFFF C000 0000 0000 0000H and sets IE. */
+static uint64_t bcd_lo(const uint8_t *b)
+{
+	uint64_t v = 0;
+	int k;
+	for (k = 7; k >= 0; k--)
+		v = (v << 8) | b[k];
+	return v;
+}
+static unsigned bcd_hi(const uint8_t *b)
+{
+	return b[8] | (unsigned)b[9] << 8;
+}
+
+static void bcd_checks(void)
+{
+	static const uint8_t big[10] = { 0x78, 0x56, 0x34, 0x12, 0x90, 0x78, 0x56, 0x34, 0x12, 0x00 };
+	static const uint8_t neg[10] = { 0x34, 0x12, 0, 0, 0, 0, 0, 0, 0, 0x80 };	/* -1234 */
+	uint8_t out[10];
+	int64_t q;
+	uint64_t d;
+	uint16_t sw;
+
+	__asm__ volatile("fninit\n\tfbld %1\n\tfistpll %0" : "=m"(q) : "m"(big));
+	CHECK("x87/fbld_18_digits", (uint64_t)q, 123456789012345678ULL);
+	__asm__ volatile("fninit\n\tfbld %1\n\tfistpll %0" : "=m"(q) : "m"(neg));
+	CHECK("x87/fbld_negative", (uint64_t)q, (uint64_t)-1234);
+	__asm__ volatile("fninit\n\tfbld %2\n\tfbstp %0\n\tfnstsw %1" : "=m"(out), "=m"(sw) : "m"(big));
+	CHECK2("x87/fbstp_round_trip", bcd_lo(out), bcd_lo(big), bcd_hi(out), bcd_hi(big));
+	CHECK("x87/fbstp_pops", sw & 0x3800, 0);
+	__asm__ volatile("fninit\n\tfbld %1\n\tfbstp %0" : "=m"(out) : "m"(neg));
+	CHECK2("x87/fbstp_negative", bcd_lo(out), 0x1234, bcd_hi(out), 0x8000);
+	d = 0x4004000000000000ULL;	/* 2.5 */
+	__asm__ volatile("fninit\n\tfldl %2\n\tfbstp %0\n\tfnstsw %1" : "=m"(out), "=m"(sw) : "m"(d));
+	CHECK2("x87/fbstp_2_5_nearest_even", bcd_lo(out), 2, bcd_hi(out), 0);
+	CHECK("x87/fbstp_inexact", sw & 0x3f, 0x20);
+	d = D_NAN;
+	__asm__ volatile("fninit\n\tfldl %2\n\tfbstp %0\n\tfnstsw %1" : "=m"(out), "=m"(sw) : "m"(d));
+	CHECK2("x87/fbstp_nan_indefinite", bcd_lo(out), 0xc000000000000000ULL, bcd_hi(out), 0xffff);
+	CHECK("x87/fbstp_nan_ie", sw & 0x3f, 0x01);
+	d = 0x43abc16d674ec800ULL;	/* 1e18: 19 digits */
+	__asm__ volatile("fninit\n\tfldl %2\n\tfbstp %0\n\tfnstsw %1" : "=m"(out), "=m"(sw) : "m"(d));
+	CHECK2("x87/fbstp_1e18_indefinite", bcd_lo(out), 0xc000000000000000ULL, bcd_hi(out), 0xffff);
+	__asm__ volatile("fninit");
+}
+
 /* ---- FXSAVE / FXRSTOR ---- */
 static uint8_t fx_area[512] __attribute__((aligned(16)));
 
@@ -244,5 +293,6 @@ static void fxsave_checks(void)
 void GEN(x87_checks)(void)
 {
 	basic_checks();
+	bcd_checks();
 	fxsave_checks();
 }

@@ -43,6 +43,19 @@ static void fninit(struct emu_cpu *c)
 #define FSW_C3 0x4000
 #define FSW_B  0x8000
 
+/* A pending unmasked x87 exception (FSW.ES) is reported when the next
+ * waiting x87 instruction starts: with CR0.NE as #MF, a fault with RIP at
+ * that instruction (SDM vol. 1 8.7, vol. 3A 6.15 interrupt 16). With
+ * CR0.NE clear the PC-style FERR#/IGNNE# path would apply; no interrupt
+ * controller input is modelled for it, so the exception is left pending
+ * and the instruction runs. FXSAVE/FXRSTOR never check, and loading a
+ * status word with ES (FLDENV, FRSTOR, FXRSTOR) raises nothing by itself. */
+static void check_mf(struct emu_cpu *c)
+{
+	if ((c->s.cr0 & CR0_NE) && (c->s.fpu.fsw & FSW_ES))
+		raise_fault(c, 16, false, 0);
+}
+
 static int fp_top(struct emu_cpu *c)
 {
 	return (c->s.fpu.fsw >> 11) & 7;
@@ -273,6 +286,67 @@ static void fp_store_int(struct emu_cpu *c, const struct insn *i, int size, long
 	mem_write(c, i->seg, insn_ea(c, i), size, (uint64_t)out);
 }
 
+/* FBLD: m80 packed BCD (SDM vol. 1 4.7): bytes 0..8 hold 18 digits, two
+ * per byte with the less significant digit in the low nibble; bit 7 of
+ * byte 9 is the sign, its other bits are ignored. A nibble above 9 gives
+ * an undefined result; it is weighted like a digit here. */
+static long double fp_load_bcd(struct emu_cpu *c, const struct insn *i)
+{
+	uint64_t ea = insn_ea(c, i);
+	uint64_t lo = mem_read(c, i->seg, ea, 8);
+	uint64_t hi = mem_read(c, i->seg, (ea + 8) & size_mask(i->asize), 2);
+	uint64_t v = 0;
+	for (int d = 17; d >= 0; d--) {
+		unsigned nib = d < 16 ? (lo >> (4 * d)) & 15 : (hi >> (4 * (d - 16))) & 15;
+		v = v * 10 + nib;
+	}
+	long double r = (long double)v;  /* below 2^64: exact */
+	return (hi & 0x8000) ? -r : r;
+}
+
+/* FBSTP: ST(0) rounded to an integer by FCW.RC and stored as packed BCD.
+ * A NaN, an infinity or a value with more than 18 digits is an invalid
+ * operation: with IE masked the packed BCD indefinite (FFFF C000 0000 0000
+ * 0000H, SDM vol. 1 table 4-3) is stored; unmasked, nothing is stored and
+ * the stack is not popped. Returns whether to pop. */
+static bool fp_store_bcd(struct emu_cpu *c, const struct insn *i, long double v)
+{
+	uint64_t ea = insn_ea(c, i);
+	uint64_t lo = 0, hi = 0;
+	uint16_t flags = 0;
+	fp_begin(c);
+	volatile long double r = __builtin_nearbyintl(v);
+	fesetround(FE_TONEAREST);
+	feclearexcept(FE_ALL_EXCEPT);
+	if (__builtin_isnan(v) || __builtin_isinf(v) || __builtin_fabsl(r) >= 1e18L) {
+		flags = FSW_IE;
+		if (!(c->s.fpu.fcw & FSW_IE))
+			return false;  /* caller's fp_raise comes below */
+		lo = 0xc000000000000000ull;
+		hi = 0xffff;
+	} else {
+		uint64_t u = (uint64_t)__builtin_fabsl(r);
+		for (int d = 0; d < 18; d++) {
+			uint64_t nib = u % 10;
+			u /= 10;
+			if (d < 16)
+				lo |= nib << (4 * d);
+			else
+				hi |= nib << (4 * (d - 16));
+		}
+		if (__builtin_signbit(r))
+			hi |= 0x8000;
+		if (r != v)
+			flags = FSW_PE;
+	}
+	mem_write(c, i->seg, ea, 8, lo);
+	mem_write(c, i->seg, (ea + 8) & size_mask(i->asize), 2, hi);
+	c->s.fpu.fsw &= ~FSW_C1;
+	if (flags)
+		fp_raise(c, flags);
+	return true;
+}
+
 static uint16_t fp_full_tag(struct emu_cpu *c)
 {
 	uint16_t tw = 0;
@@ -446,9 +520,23 @@ static void fp_cmov(struct emu_cpu *c, const struct insn *i)
 		fp_put(c, 0, fp_get(c, i->rm & 7));
 }
 
+/* The non-waiting control instructions (SDM vol. 1 8.3.11): FNINIT,
+ * FNCLEX, FNSTSW, FNSTCW, FNSTENV, FNSAVE, and the 8087/287 leftovers
+ * FNENI, FNDISI, FNSETPM, which are no-ops here. */
+static bool fp_no_wait(const struct insn *i)
+{
+	int sub = i->reg & 7;
+	if (i->mod == 3)
+		return (i->op == 0xdb && sub == 4 && (i->rm & 7) <= 4) ||
+		       (i->op == 0xdf && sub == 4 && (i->rm & 7) == 0);
+	return (i->op == 0xd9 && sub >= 6) || (i->op == 0xdd && sub >= 6);
+}
+
 static void op_x87(struct emu_cpu *c, const struct insn *i)
 {
 	check_nm(c, false);
+	if (!fp_no_wait(i))
+		check_mf(c);
 	struct fpu_state *f = &c->s.fpu;
 	int sub = i->reg & 7, sti = i->rm & 7;
 	int op = i->op;
@@ -511,7 +599,14 @@ static void op_x87(struct emu_cpu *c, const struct insn *i)
 				return;
 			case 5: fp_push(c, fp_load_mem(c, i, 4)); return;
 			case 7: fp_store_int(c, i, 8, fp_get(c, 0), false); fp_pop(c); return;
-			default: raise_ud(c);  /* FBLD/FBSTP are not implemented */
+			case 4: fp_push(c, fp_load_bcd(c, i)); return;
+			case 6:
+				if (fp_store_bcd(c, i, fp_get(c, 0)))
+					fp_pop(c);
+				else
+					fp_raise(c, FSW_IE);
+				return;
+			default: raise_ud(c);
 			}
 		}
 	}
@@ -624,6 +719,7 @@ static void op_wait(struct emu_cpu *c, const struct insn *i)
 {
 	(void)i;
 	check_nm(c, true);
+	check_mf(c);
 }
 
 void fpu_grp15(struct emu_cpu *c, const struct insn *i)

@@ -1,19 +1,27 @@
-/* Hardware task switches through 32-bit TSSs (SDM vol. 3A, 7.3): JMP and
- * CALL to a TSS or task gate, interrupts and exceptions through a task
- * gate, and IRET with EFLAGS.NT back to the task in the back link.
- * 16-bit TSSs are not implemented and report an internal error. */
+/* Hardware task switches (SDM vol. 3A, 7.3): JMP and CALL to a TSS or
+ * task gate, interrupts and exceptions through a task gate, and IRET with
+ * EFLAGS.NT back to the task in the back link. Both the 32-bit TSS and
+ * the 286's 16-bit TSS (SDM vol. 3A 7.7) are handled; the outgoing state
+ * is saved in the format of the old TSS, the incoming one read in the
+ * format of the new. A 16-bit TSS holds no CR3 (CR3 is left alone), no FS
+ * or GS (left alone) and 16-bit registers: the upper halves of the
+ * general registers are kept, EIP is zero-extended and the upper half of
+ * EFLAGS is cleared (so no virtual-8086 task from a 16-bit TSS). */
 #include <string.h>
 
 #include "engine/emu/emu.h"
 
-/* 32-bit TSS layout */
+/* Field offsets of a TSS: 32-bit (types 9/11) or 16-bit (types 1/3).
+ * Registers follow in encoding order (AX CX DX BX SP BP SI DI, then ES CS
+ * SS DS [FS GS]), each 4 bytes apart in a 32-bit TSS and 2 in a 16-bit one. */
 #define TSS_LINK   0x00
-#define TSS_CR3    0x1c
-#define TSS_EIP    0x20
-#define TSS_EFLAGS 0x24
-#define TSS_EAX    0x28
-#define TSS_ES     0x48
-#define TSS_LDT    0x60
+struct tss_layout {
+	int ip, flags, gpr, seg, ldt, width, nseg;
+	uint32_t min_limit;
+};
+static const struct tss_layout tss32 = { 0x20, 0x24, 0x28, 0x48, 0x60, 4, 6, 0x67 };
+static const struct tss_layout tss16 = { 0x0e, 0x10, 0x12, 0x22, 0x2a, 2, 4, 0x2b };
+#define TSS32_CR3  0x1c
 
 static uint64_t desc_addr(struct emu_cpu *c, uint16_t sel)
 {
@@ -86,42 +94,47 @@ void task_switch(struct emu_cpu *c, uint16_t sel, uint64_t lo, int source, uint6
 	uint32_t limit = (lo & 0xffff) | (((lo >> 48) & 0xf) << 16);
 	if (sel & 4)
 		ts_fault(c, sel);
-	if (type == 1 || type == 3)
-		emu_internal(c, "16-bit task switches are not implemented");
 	bool want_busy = source == TASK_IRET;
-	if ((type != 9 && type != 11) || ((type & 2) != 0) != want_busy)
+	if ((type != 9 && type != 11 && type != 1 && type != 3) || ((type & 2) != 0) != want_busy)
 		raise_gp(c, sel & 0xfffc);
 	if (!((lo >> 47) & 1))
 		raise_fault(c, 11, true, sel & 0xfffc);
-	if (limit < 0x67)
+	const struct tss_layout *nl = (type & 8) ? &tss32 : &tss16;
+	if (limit < nl->min_limit)
 		ts_fault(c, sel);
 	uint64_t nbase = ((lo >> 16) & 0xffffff) | (((lo >> 56) & 0xff) << 24);
 
 	/* read the whole new state first: a fault here leaves the old task intact */
-	uint32_t ncr3 = lin_read(c, nbase + TSS_CR3, 4, false);
-	uint32_t neip = lin_read(c, nbase + TSS_EIP, 4, false);
-	uint32_t nfl = lin_read(c, nbase + TSS_EFLAGS, 4, false);
-	uint32_t ngpr[8];
+	int nw = nl->width;
+	uint32_t ncr3 = (type & 8) ? lin_read(c, nbase + TSS32_CR3, 4, false) : 0;
+	uint32_t neip = lin_read(c, nbase + nl->ip, nw, false);
+	uint32_t nfl = lin_read(c, nbase + nl->flags, nw, false);
+	uint64_t ngpr[8];
 	uint16_t nseg[6], nldt;
-	for (int k = 0; k < 8; k++)
-		ngpr[k] = lin_read(c, nbase + TSS_EAX + 4 * k, 4, false);
+	for (int k = 0; k < 8; k++) {
+		ngpr[k] = lin_read(c, nbase + nl->gpr + nw * k, nw, false);
+		if (nw == 2)
+			ngpr[k] |= c->s.gpr[k] & ~0xffffull;
+	}
 	for (int k = 0; k < 6; k++)
-		nseg[k] = lin_read(c, nbase + TSS_ES + 4 * k, 2, false);
-	nldt = lin_read(c, nbase + TSS_LDT, 2, false);
+		nseg[k] = k < nl->nseg ? lin_read(c, nbase + nl->seg + nw * k, 2, false) : c->s.seg[k].selector;
+	nldt = lin_read(c, nbase + nl->ldt, 2, false);
 
-	/* save the outgoing task */
+	/* save the outgoing task in its own TSS format (busy type 11 or 3) */
 	struct segment *tr = &c->s.seg[SEG_TR];
+	const struct tss_layout *ol = (tr->type & 8) ? &tss32 : &tss16;
+	int ow = ol->width;
 	uint16_t old_sel = tr->selector;
 	uint64_t obase = tr->base;
 	uint64_t fl = get_flags(c);
 	if (source == TASK_IRET)
 		fl &= ~(uint64_t)RFLAGS_NT;
-	lin_write(c, obase + TSS_EIP, 4, ret, false);
-	lin_write(c, obase + TSS_EFLAGS, 4, fl, false);
+	lin_write(c, obase + ol->ip, ow, ret, false);
+	lin_write(c, obase + ol->flags, ow, fl, false);
 	for (int k = 0; k < 8; k++)
-		lin_write(c, obase + TSS_EAX + 4 * k, 4, c->s.gpr[k], false);
-	for (int k = 0; k < 6; k++)
-		lin_write(c, obase + TSS_ES + 4 * k, 2, c->s.seg[k].selector, false);
+		lin_write(c, obase + ol->gpr + ow * k, ow, c->s.gpr[k], false);
+	for (int k = 0; k < ol->nseg; k++)
+		lin_write(c, obase + ol->seg + ow * k, 2, c->s.seg[k].selector, false);
 	if (source == TASK_JMP || source == TASK_IRET)
 		set_busy(c, old_sel, false);
 	if (source == TASK_CALL || source == TASK_INT) {
@@ -135,7 +148,7 @@ void task_switch(struct emu_cpu *c, uint16_t sel, uint64_t lo, int source, uint6
 	desc_to_seg(tr, sel, lo, 0);
 	tr->type |= 2;
 	c->s.cr0 |= CR0_TS;
-	if (c->s.cr0 & CR0_PG) {
+	if ((type & 8) && (c->s.cr0 & CR0_PG)) {
 		c->s.cr3 = ncr3;
 		tlb_flush(c, true);
 	}
@@ -164,7 +177,7 @@ void task_switch(struct emu_cpu *c, uint16_t sel, uint64_t lo, int source, uint6
 	task_load_seg(c, SEG_CS, nseg[SEG_CS], v86);
 	task_load_seg(c, SEG_SS, nseg[SEG_SS], v86);
 	static const int data[4] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < ((type & 8) ? 4 : 2); k++)
 		task_load_seg(c, data[k], nseg[data[k]], v86);
 	emu_update_mode(c);
 	if (has_err)
