@@ -79,7 +79,7 @@ void block_invalidate_page(struct emu_vm *v, uint64_t pfn, struct emu_cpu *c)
 		v->inval_blocks++;
 		b->valid = false;
 		unlink_hash(v, b);
-		if (c && c->cur_block == b)
+		if (c && (c->cur_block == b || c->in_jit))
 			c->stop |= STOP_SMC;
 	}
 	v->page_blocks[pfn] = NULL;

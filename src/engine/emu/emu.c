@@ -326,9 +326,16 @@ static void run_block(struct emu_cpu *c, struct block *b)
 	if (!shadow && b->valid) {
 		if (!b->jit_tried && c->evm->jit_after && ++b->runs >= c->evm->jit_after)
 			jit_compile(c, b);
-		if (b->jit && b->jit(c) == 0) {
-			c->cur_block = NULL;
-			return;
+		if (b->jit) {
+			/* linked blocks run on without telling the loop which one
+			 * runs: any code invalidated meanwhile stops them */
+			c->in_jit = true;
+			int declined = b->jit(c);
+			c->in_jit = false;
+			if (!declined) {
+				c->cur_block = NULL;
+				return;
+			}
 		}
 	}
 	int n = shadow ? 1 : b->n;
@@ -440,8 +447,10 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 		bool poll_due = --c->countdown == 0;
 		if (__builtin_expect(prev_stop || poll_due || c->s.events.interrupt_shadow ||
 				     atomic_load_explicit(&c->attention, memory_order_relaxed), 0)) {
-			if (poll_due)
+			if (poll_due) {
 				c->countdown = POLL_BLOCKS;
+				c->st.poll_periods++;
+			}
 			link = NULL;  /* an event may have moved RIP: link only plain successions */
 			if (!between_blocks(c, poll_due))
 				return;
@@ -538,6 +547,7 @@ static int emu_run_locked(struct emu_cpu *c, struct vm_exit *e)
 	c->pend.reason = EXIT_REASON_COUNT;
 	c->stop = 0;
 	int r = setjmp(c->jb);
+	c->in_jit = false;  /* a fault or an exit may unwind out of translated code */
 	/* a fault unwinds to here; so does a fault while delivering it */
 	if (r == JMP_FAULT) {
 		c->stop = 0;
@@ -623,7 +633,16 @@ static void emu_print_stats(struct vm *vm, int fd)
 			to[k] += from[k];
 	}
 	const struct emu_vm *v = vm->engine_priv;
-	uint64_t blocks = t.chain_hits + t.bcache_hits + t.hash_hits + t.decoded + t.jit_chained;
+	/* every block, found by the loop or entered by a link, counts down to
+	 * the next controller poll */
+	uint64_t blocks = 0;
+	for (int i = 0; i < vm->ncpus; i++) {
+		const struct emu_cpu *c = vm->vcpu[i].engine_priv;
+		if (c)
+			blocks += c->st.poll_periods * POLL_BLOCKS + (POLL_BLOCKS - c->countdown);
+	}
+	uint64_t looked_up = t.chain_hits + t.bcache_hits + t.hash_hits + t.decoded;
+	t.jit_chained = blocks > looked_up ? blocks - looked_up : 0;
 	dprintf(fd, "popek: emu engine\n");
 	dprintf(fd, "  instructions executed   %llu (%.1f per block)\n", (unsigned long long)icount,
 		blocks ? (double)icount / (double)blocks : 0.0);

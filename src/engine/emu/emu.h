@@ -189,7 +189,8 @@ struct emu_stats {
 	uint64_t tlb_flushes;    /* whole-TLB flushes (CR3, CR0/CR4, EFER writes) */
 	uint64_t tlb_flush_pages;/* INVLPG and friends */
 	uint64_t interrupts;     /* external interrupts and NMIs delivered */
-	uint64_t jit_chained;    /* next block entered by a translated block's link */
+	uint64_t jit_chained;    /* next block entered by a translated block's link (derived) */
+	uint64_t poll_periods;   /* POLL_BLOCKS blocks each */
 	uint64_t exits[EXIT_REASON_COUNT];
 };
 
@@ -269,6 +270,7 @@ struct emu_cpu {
 
 	const char *internal_why;
 	struct block *cur_block;
+	bool in_jit;               /* translated code runs (cur_block: the first block) */
 	struct jit_link *jit_link; /* the link slot the last translated block left by */
 	struct block tmp_block;    /* an instruction crossing a page, never cached */
 	struct insn tmp_insn;

@@ -326,10 +326,9 @@ static void emit_near_link(struct tx *t, struct jit_link *l)
 	jb(j, 1);
 	jjcc(j, CC_BE, l_glue);                      /* the glue goes back to the loop */
 	jop_m(j, 4, 0xff, 1, HBX, OFF(countdown));   /* dec dword [countdown] */
-	jop_m(j, 8, 0x89, HDX, HBX, OFF(cur_block));
-	jop_m(j, 8, 0xff, 0, HBX, OFF(st.jit_chained));  /* inc qword */
 	jop_r(j, 8, 0x89, HAX, H12);
-	jmov_ri(j, H13, 1);
+	if (t->m32)
+		jmov_ri(j, H13, 1);                      /* a 32-bit target may decline */
 	jb(j, 0xe9);                                 /* jmp rel32: the target's body */
 	l->patch_rel = j->p;
 	j32(j, 0);
@@ -1287,9 +1286,7 @@ static void glue_enter(struct jbuf *j, int l_none)
 	jb(j, 1);
 	jjcc(j, CC_BE, l_none);
 	jop_m(j, 4, 0xff, 1, HBX, OFF(countdown));   /* dec dword [countdown] */
-	jop_m(j, 8, 0x89, HDX, HBX, OFF(cur_block));
 	jmov_mi(j, 8, HBX, OFF(jit_link), 0);
-	jop_m(j, 8, 0xff, 0, HBX, OFF(st.jit_chained));  /* inc qword */
 	jop_r(j, 8, 0x89, HAX, H12);                 /* r12 = the new block's RIP */
 	jmov_ri(j, H13, 1);                          /* entered by a link */
 	jop_m(j, 8, 0x8b, HDX, HDX, (int32_t)offsetof(struct block, jit_body));
