@@ -16,7 +16,7 @@
 #include "intr.h"
 #include "vm.h"
 
-#define POLL_BLOCKS 256
+#define POLL_BLOCKS 1024
 
 static struct emu_cpu *cpu_of(struct vcpu *v)
 {
