@@ -122,6 +122,14 @@ struct tx {
 static void load_reg(struct tx *t, int h, int r, int size, bool rex)
 {
 	struct jbuf *j = t->j;
+	bool high = size == 1 && !rex && r >= 4 && r < 8;  /* AH CH DH BH */
+	if (size < 4 && !high && r == t->cache_reg && j->p == t->cache_pos) {
+		jop_r(j, 4, size == 1 ? 0x0fb6 : 0x0fb7, h, HAX);  /* movzx h, al/ax */
+		if (h == HAX)
+			t->cache_reg = -1;
+		t->cache_pos = j->p;
+		return;
+	}
 	if (size >= 4 && r == t->cache_reg && j->p == t->cache_pos) {
 		if (h != HAX) {
 			jop_r(j, size, 0x89, HAX, h);        /* mov h, rax (eax: zero-extends) */
