@@ -9,12 +9,22 @@
  * instructions consume the same flags and the final comparison is exact.
  * Memory operands are [R15 + disp8]; R15 and RSP are never destinations.
  *
+ * The KVM engine, where /dev/kvm can be used, is a second oracle for the
+ * 64-bit and 32-bit streams (no SSE floating point in either): same memory
+ * image, same state, run to the final OUT. A stream KVM cannot run there
+ * is counted as not comparable, not failed. On kvm_pvm (a nested software
+ * hypervisor) 32-bit code goes through KVM's instruction emulator, which
+ * lacks SSE, so the 32-bit mode adds a campaign of GP-only streams; and
+ * kvm_pvm's PUSHF shows IOPL 0 at CPL 3, which is tolerated in the stack.
+ *
  * Where unicorn (QEMU 5 era) disagrees with the hardware the form is
  * narrowed, checked against this host's CPU: 32-bit CMPXCHG with a register
  * destination keeps the destination's upper half when the comparison fails,
  * 32-bit BSF/BSR of zero leaves the destination whole, and unicorn 2.0.1
  * rejects POPCNT whatever CPU model is set, so POPCNT is left out. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -305,6 +315,9 @@ static bool mode32;
 /* Streams of XMM forms only, run natively on the host CPU as the oracle
  * (unicorn's SSE NaN propagation follows the x87 rule, not SSE's). */
 static bool native;
+/* Streams without XMM forms: the 32-bit streams for KVM, whose instruction
+ * emulator (where kvm_pvm runs 32-bit code) lacks SSE. */
+static bool gp_only;
 
 /* A register operand: never RSP (4) or the data base (R15, or EDI). */
 static int rnd_reg(void)
@@ -583,7 +596,8 @@ static void make_stream(struct stream *s)
 		do
 			f = rnd_below(NFORMS);
 		while ((mode32 && !(forms[f].sizes & (B | W | D))) ||
-		       (native ? forms[f].kind < K_XMM : forms[f].fp));
+		       (native ? forms[f].kind < K_XMM : forms[f].fp) ||
+		       (gp_only && forms[f].kind >= K_XMM));
 		s->forms[k] = f;
 		s->form_off[k] = s->code.n;
 		uint32_t undef = emit_form(&s->code, &forms[f]);
@@ -603,6 +617,8 @@ struct result {
 
 /* ---- emu side */
 
+static void build_state(struct emu_test *t, const struct stream *s, struct cpu_state *out);
+
 static void run_emu(struct emu_test *t, const struct stream *s, struct result *r)
 {
 	memcpy(t->ram + CODE, s->code.b, s->code.n);
@@ -612,6 +628,25 @@ static void run_emu(struct emu_test *t, const struct stream *s, struct result *r
 	emu_invalidate_gpa(t->vm, CODE, s->code.n + 2);
 	memcpy(t->ram + DATA, s->data, DATA_SIZE);
 	memset(t->ram + STACK, 0, STACK_SIZE);
+	build_state(t, s, &t->st);
+	et_set(t);
+	enum exit_reason why = et_run(t);
+	r->err = !(why == EXIT_IO && t->exit.io.port == 0x80);
+	memcpy(r->gpr, t->st.gpr, sizeof(r->gpr));
+	if (mode32)
+		for (int k = 0; k < 16; k++)
+			r->gpr[k] = k < 8 ? (uint32_t)r->gpr[k] : 0;
+	r->rip = t->st.rip - 2;
+	memcpy(r->xmm, t->st.fpu.xmm, sizeof(r->xmm));
+	r->rflags = t->st.rflags;
+	memcpy(r->data, t->ram + DATA, DATA_SIZE);
+	memcpy(r->stack, t->ram + STACK, STACK_SIZE);
+}
+
+/* The register state a stream starts from, CPL 3 in 64-bit or 32-bit
+ * mode; in 64-bit mode this also writes the page tables into t->ram. */
+static void build_state(struct emu_test *t, const struct stream *s, struct cpu_state *out)
+{
 	struct cpu_state st;
 	if (mode32) {
 		et_state_pm32(&st);
@@ -628,19 +663,7 @@ static void run_emu(struct emu_test *t, const struct stream *s, struct result *r
 	st.fpu.mxcsr = 0x1f80;
 	st.rip = CODE;
 	st.rflags = s->rflags;
-	t->st = st;
-	et_set(t);
-	enum exit_reason why = et_run(t);
-	r->err = !(why == EXIT_IO && t->exit.io.port == 0x80);
-	memcpy(r->gpr, t->st.gpr, sizeof(r->gpr));
-	if (mode32)
-		for (int k = 0; k < 16; k++)
-			r->gpr[k] = k < 8 ? (uint32_t)r->gpr[k] : 0;
-	r->rip = t->st.rip - 2;
-	memcpy(r->xmm, t->st.fpu.xmm, sizeof(r->xmm));
-	r->rflags = t->st.rflags;
-	memcpy(r->data, t->ram + DATA, DATA_SIZE);
-	memcpy(r->stack, t->ram + STACK, STACK_SIZE);
+	*out = st;
 }
 
 
@@ -689,6 +712,192 @@ static void run_native(const struct stream *s, struct result *r)
 	memcpy(r->data, data, DATA_SIZE);
 	r->rip = CODE + s->code.n;
 	r->rflags = s->rflags;
+}
+
+/* ---- the KVM engine as a second oracle for the GP streams
+ *
+ * A machine of its own with the same memory image as emu's (GDT, TSS, page
+ * tables, code, data, stack) and the same starting state. A stream the
+ * host's KVM cannot run to the final OUT (an emulation failure or internal
+ * error, a shutdown, any other exit) is not comparable, not a failure: on
+ * a nested software hypervisor such as kvm_pvm parts of a guest go through
+ * KVM's instruction emulator, which lacks instructions the streams use. */
+
+/* kvm_pvm runs the guest's CPL 3 code with the host's IOPL of 0 and
+ * emulates IN/OUT against the guest's IOPL, so PUSHF images show IOPL 0
+ * where hardware (and emu, and unicorn) push IOPL 3: on such a host, stack
+ * slots that differ only there count as equal against kvm. */
+static bool kvm_pvm_iopl;
+static int iopl_masked;
+
+static struct vm kvm_vm;
+static bool kvm_ready;
+
+struct kvm_tally {
+	int agree, unrunnable;
+	char first_why[256];
+};
+
+static void kvm_no_op(int sig)
+{
+	(void)sig;
+}
+
+static int kvm_open(char *why, size_t n)
+{
+	if (engine_kvm.available(why, n) != 0)
+		return -1;
+	struct vm_config cfg = { .ram_size = 4ull << 20, .ncpus = 1, .console_in_fd = -1,
+				 .console_out_fd = -1 };
+	vm_init_machine(&kvm_vm, &engine_kvm, &cfg);
+	if (guest_mem_init(&kvm_vm.mem, cfg.ram_size, why, n) != 0)
+		return -1;
+	if (engine_kvm.vm_create(&kvm_vm, why, n) != 0) {
+		guest_mem_free(&kvm_vm.mem);
+		return -1;
+	}
+	if (engine_kvm.vcpu_create(&kvm_vm.vcpu[0], why, n) != 0) {
+		engine_kvm.vm_destroy(&kvm_vm);
+		guest_mem_free(&kvm_vm.mem);
+		return -1;
+	}
+	/* the kick that completes a pending OUT signals this thread */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kvm_no_op;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	kvm_ready = true;
+	return 0;
+}
+
+static void kvm_close(void)
+{
+	if (!kvm_ready)
+		return;
+	engine_kvm.vcpu_destroy(&kvm_vm.vcpu[0]);
+	engine_kvm.vm_destroy(&kvm_vm);
+	guest_mem_free(&kvm_vm.mem);
+	kvm_ready = false;
+}
+
+/* Runs after run_emu on the same stream: emu's RAM then holds the GDT and
+ * TSS (below CODE) and the page tables (at ET_PML4) this stream needs. Returns 0 when the stream
+ * ran to the OUT, else -1 with the reason in why. */
+static int run_kvm(struct emu_test *t, const struct stream *s, struct result *r, char *why, size_t n)
+{
+	struct vcpu *cpu = &kvm_vm.vcpu[0];
+	struct cpu_state st;
+	static const uint8_t out80[2] = { 0xe6, 0x80 };
+	static const uint8_t zero[STACK_SIZE];
+	memset(r, 0, sizeof(*r));
+	r->err = 1;
+	build_state(t, s, &st);
+	if (gpa_write(&kvm_vm.mem, 0, t->ram, CODE) != 0 ||
+	    gpa_write(&kvm_vm.mem, ET_PML4, t->ram + ET_PML4, 0x3000) != 0 ||
+	    gpa_write(&kvm_vm.mem, CODE, s->code.b, s->code.n) != 0 ||
+	    gpa_write(&kvm_vm.mem, CODE + s->code.n, out80, 2) != 0 ||
+	    gpa_write(&kvm_vm.mem, DATA, s->data, DATA_SIZE) != 0 ||
+	    gpa_write(&kvm_vm.mem, STACK, zero, STACK_SIZE) != 0) {
+		snprintf(why, n, "guest memory write failed");
+		return -1;
+	}
+	if (engine_kvm.set_state(cpu, &st) != 0) {
+		snprintf(why, n, "set_state: %s", strerror(errno));
+		return -1;
+	}
+	struct vm_exit e;
+	int rc;
+	do
+		rc = engine_kvm.run(cpu, &e);
+	while (rc == 0 && e.reason == EXIT_INTERRUPTED);
+	if (rc != 0) {
+		snprintf(why, n, "KVM_RUN: %s", strerror(errno));
+		return -1;
+	}
+	if (e.reason != EXIT_IO || e.io.port != 0x80 || !e.io.is_write) {
+		struct cpu_state now;
+		uint64_t rip = engine_kvm.get_state(cpu, &now) == 0 ? now.rip : 0;
+		if (e.reason == EXIT_INTERNAL || e.reason == EXIT_FAIL_ENTRY)
+			snprintf(why, n, "%s (code %#llx) at rip %#llx", e.fail.what,
+				 (unsigned long long)e.fail.code, (unsigned long long)rip);
+		else if (e.reason == EXIT_IO)
+			snprintf(why, n, "I/O exit on port %#x at rip %#llx", e.io.port,
+				 (unsigned long long)rip);
+		else
+			snprintf(why, n, "%s exit at rip %#llx", exit_reason_name(e.reason),
+				 (unsigned long long)rip);
+		return -1;
+	}
+	/* KVM finishes the OUT on the next KVM_RUN: run once with an immediate
+	 * exit so that the state read back is consistent and nothing is left
+	 * pending for the next stream. */
+	engine_kvm.kick(cpu);
+	rc = engine_kvm.run(cpu, &e);
+	if (rc != 0 || e.reason != EXIT_INTERRUPTED || engine_kvm.get_state(cpu, &st) != 0) {
+		snprintf(why, n, "completing the OUT: %s", rc ? strerror(errno) : exit_reason_name(e.reason));
+		return -1;
+	}
+	r->err = 0;
+	memcpy(r->gpr, st.gpr, sizeof(r->gpr));
+	if (mode32)
+		for (int k = 0; k < 16; k++)
+			r->gpr[k] = k < 8 ? (uint32_t)r->gpr[k] : 0;
+	r->rip = st.rip - 2;
+	memcpy(r->xmm, st.fpu.xmm, sizeof(r->xmm));
+	r->rflags = st.rflags;
+	gpa_read(&kvm_vm.mem, DATA, r->data, DATA_SIZE);
+	gpa_read(&kvm_vm.mem, STACK, r->stack, STACK_SIZE);
+	return 0;
+}
+
+static void kvm_report(const char *mname, int streams, struct kvm_tally *kt)
+{
+	char iopl[96] = "";
+	if (iopl_masked)
+		snprintf(iopl, sizeof(iopl), "; in %d the stack differed only in the IOPL of kvm_pvm's PUSHF images",
+			 iopl_masked);
+	iopl_masked = 0;
+	if (!kt->agree)
+		printf("SKIP emu differential %s vs kvm: no stream could run on this host's KVM%s (%s)\n",
+		       mname, kvm_pvm_iopl ? " (kvm_pvm)" : "", kt->first_why);
+	else if (kt->unrunnable)
+		printf("PASS emu differential %s vs kvm: %d of %d streams agree, %d not runnable on this host's KVM%s (first: %s)%s\n",
+		       mname, kt->agree, streams, kt->unrunnable, kvm_pvm_iopl ? " (kvm_pvm)" : "",
+		       kt->first_why, iopl);
+	else
+		printf("PASS emu differential %s vs kvm: %d of %d streams agree%s\n", mname, kt->agree,
+		       streams, iopl);
+}
+
+/* A stream of one SSE instruction, run until KVM gives the same answer as
+ * emu. A fresh vCPU loses the XMM registers KVM_SET_FPU sets until the
+ * guest has used SSE once (seen with kvm_pvm: its first run reads XMM0-15
+ * as zero), so the first run only warms up. */
+static int kvm_warm_up(struct emu_test *t, char *why, size_t n)
+{
+	static struct stream w;
+	static struct result e, k;
+	memset(&w, 0, sizeof(w));
+	w.code.b[w.code.n++] = 0x66;   /* movdqa xmm0, xmm1 */
+	w.code.b[w.code.n++] = 0x0f;
+	w.code.b[w.code.n++] = 0x6f;
+	w.code.b[w.code.n++] = 0xc1;
+	w.gpr[RSP] = STACK + STACK_SIZE - 0x100;
+	w.rflags = 0x3202;
+	for (int r = 0; r < 16; r++)
+		for (int b = 0; b < 16; b++)
+			w.xmm[r][b] = (uint8_t)(r * 16 + b + 1);
+	run_emu(t, &w, &e);
+	for (int tries = 0; tries < 2; tries++) {
+		if (run_kvm(t, &w, &k, why, n) != 0)
+			return -1;
+		if (!memcmp(e.xmm, k.xmm, sizeof(e.xmm)) && !memcmp(e.gpr, k.gpr, sizeof(e.gpr)) &&
+		    e.rip == k.rip)
+			return 0;
+	}
+	snprintf(why, n, "a stream of one MOVDQA gives other registers than emu's");
+	return -1;
 }
 
 /* ---- unicorn side, through dlopen */
@@ -837,41 +1046,72 @@ static bool xmm_agree(const uint8_t *a, const uint8_t *b)
 	return true;
 }
 
+/* the oracle compare() names: unicorn, host (the CPU) or kvm */
+static const char *oracle = "unicorn";
+
+
+/* The two 8-byte stack slots are the same but for the IOPL field of PUSHF
+ * images: bytes where emu has bits 4-5 (flags bits 12-13) set and kvm has
+ * them clear. Checked bytewise: a stream may misalign RSP (INC RSP). */
+static bool iopl_only(uint64_t e, uint64_t k)
+{
+	for (int b = 0; b < 8; b++) {
+		uint8_t x = (uint8_t)(e >> (8 * b)), y = (uint8_t)(k >> (8 * b));
+		if (x != y && !(x == (y | 0x30) && !(y & 0x30)))
+			return false;
+	}
+	return true;
+}
+
 static bool compare(const struct stream *s, const struct result *e, const struct result *u, int idx)
 {
 	char why[256] = "";
 	uint64_t fm = F_ARITH | 0x400;
 	if (e->err || u->err)
-		snprintf(why, sizeof(why), "emu %s, unicorn %s", e->err ? "faulted" : "ran",
-			 u->err ? "faulted" : "ran");
+		snprintf(why, sizeof(why), "emu %s, %s %s", e->err ? "faulted" : "ran",
+			 oracle, u->err ? "faulted" : "ran");
 	for (int k = 0; k < 16 && !why[0] && !native; k++)
 		if (e->gpr[k] != u->gpr[k])
-			snprintf(why, sizeof(why), "gpr %d: emu %#llx unicorn %#llx", k,
-				 (unsigned long long)e->gpr[k], (unsigned long long)u->gpr[k]);
+			snprintf(why, sizeof(why), "gpr %d: emu %#llx %s %#llx", k,
+				 (unsigned long long)e->gpr[k], oracle, (unsigned long long)u->gpr[k]);
 	for (int k = 0; k < 16 && !why[0]; k++)
 		if (native ? memcmp(e->xmm[k], u->xmm[k], 16) != 0 : !xmm_agree(e->xmm[k], u->xmm[k])) {
 			uint64_t ev[2], uv[2];
 			memcpy(ev, e->xmm[k], 16);
 			memcpy(uv, u->xmm[k], 16);
-			snprintf(why, sizeof(why), "xmm%d: emu %016llx%016llx unicorn %016llx%016llx", k,
-				 (unsigned long long)ev[1], (unsigned long long)ev[0],
+			snprintf(why, sizeof(why), "xmm%d: emu %016llx%016llx %s %016llx%016llx", k,
+				 (unsigned long long)ev[1], (unsigned long long)ev[0], oracle,
 				 (unsigned long long)uv[1], (unsigned long long)uv[0]);
 		}
 	if (!why[0] && e->rip != u->rip)
-		snprintf(why, sizeof(why), "rip: emu %#llx unicorn %#llx", (unsigned long long)e->rip,
+		snprintf(why, sizeof(why), "rip: emu %#llx %s %#llx", (unsigned long long)e->rip, oracle,
 			 (unsigned long long)u->rip);
 	if (native)
 		fm = 0;  /* the native run does not capture RFLAGS */
 	if (!why[0] && (e->rflags & fm) != (u->rflags & fm))
-		snprintf(why, sizeof(why), "flags: emu %#llx unicorn %#llx",
-			 (unsigned long long)(e->rflags & fm), (unsigned long long)(u->rflags & fm));
+		snprintf(why, sizeof(why), "flags: emu %#llx %s %#llx",
+			 (unsigned long long)(e->rflags & fm), oracle, (unsigned long long)(u->rflags & fm));
 	if (!why[0] && memcmp(e->data, u->data, DATA_SIZE))
 		snprintf(why, sizeof(why), "data memory differs");
-	if (!why[0] && !native && memcmp(e->stack, u->stack, STACK_SIZE))
-		snprintf(why, sizeof(why), "stack memory differs");
-	if (!why[0])
+	bool masked = false;
+	for (int k = 0; k < STACK_SIZE && !why[0] && !native; k += 8)
+		if (memcmp(e->stack + k, u->stack + k, 8)) {
+			uint64_t a, b;
+			memcpy(&a, e->stack + k, 8);
+			memcpy(&b, u->stack + k, 8);
+			if (kvm_pvm_iopl && !strcmp(oracle, "kvm") && iopl_only(a, b)) {
+				masked = true;
+				continue;
+			}
+			snprintf(why, sizeof(why), "stack memory differs at %#llx: emu %#llx %s %#llx",
+				 STACK + k, (unsigned long long)a, oracle, (unsigned long long)b);
+		}
+	if (!why[0]) {
+		iopl_masked += masked;
 		return true;
-	printf("FAIL emu diff %s stream %d: %s\n", native ? "SSE vs host" : mode32 ? "32-bit" : "64-bit", idx, why);
+	}
+	printf("FAIL emu diff %s vs %s stream %d: %s\n", native ? "SSE" : mode32 ? "32-bit" : "64-bit",
+	       oracle, idx, why);
 	check_failures++;
 	show_stream(s);
 	return false;
@@ -910,6 +1150,35 @@ static void bisect(struct emu_test *t, struct uc_api *uc, const struct stream *s
 }
 #endif
 
+/* Debug aid (EMU_DIFF_BISECT=1): the first instruction after which emu and
+ * kvm differ in the GPRs or XMM registers. */
+static void kvm_bisect(struct emu_test *t, const struct stream *s)
+{
+	static struct stream p;
+	static struct result e1, k1;
+	char why[160];
+	for (int k = 1; k <= STREAM_LEN; k++) {
+		p = *s;
+		p.code.n = k < STREAM_LEN ? s->form_off[k] : s->code.n;
+		run_emu(t, &p, &e1);
+		if (run_kvm(t, &p, &k1, why, sizeof(why)) != 0) {
+			printf("  kvm could not run the prefix of %d instructions: %s\n", k, why);
+			return;
+		}
+		for (int r = 0; r < 16; r++)
+			if (memcmp(e1.xmm[r], k1.xmm[r], 16) || e1.gpr[r] != k1.gpr[r]) {
+				uint64_t a[2], b[2];
+				memcpy(a, e1.xmm[r], 16), memcpy(b, k1.xmm[r], 16);
+				printf("  first differs after instruction %d (%s): r%d emu %#llx kvm %#llx, "
+				       "xmm%d emu %016llx%016llx kvm %016llx%016llx\n",
+				       k - 1, forms[s->forms[k - 1]].name, r, (unsigned long long)e1.gpr[r],
+				       (unsigned long long)k1.gpr[r], r, (unsigned long long)a[1],
+				       (unsigned long long)a[0], (unsigned long long)b[1], (unsigned long long)b[0]);
+				return;
+			}
+	}
+}
+
 int main(void)
 {
 #if !HAVE_UC_HEADERS
@@ -935,6 +1204,11 @@ int main(void)
 	static struct result re, ru;
 	native_code = mmap(NULL, NATIVE_CODE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char kvm_why[256] = "";
+	if (kvm_open(kvm_why, sizeof(kvm_why)) != 0)
+		printf("SKIP emu differential vs kvm: %s\n", kvm_why);
+	kvm_pvm_iopl = access("/sys/module/kvm_pvm", F_OK) == 0;
+	static struct result rk;
 	for (int m = 0; m < 3; m++) {
 		mode32 = m == 1;
 		native = m == 2;
@@ -942,7 +1216,13 @@ int main(void)
 			printf("SKIP emu differential SSE vs host: no executable memory or no SSE2\n");
 			continue;
 		}
-		int shown = 0;
+		bool use_kvm = kvm_ready && !native;
+		if (use_kvm && kvm_warm_up(&t, kvm_why, sizeof(kvm_why)) != 0) {
+			printf("SKIP emu differential %s vs kvm: %s\n", mode32 ? "32-bit" : "64-bit", kvm_why);
+			use_kvm = false;
+		}
+		int shown = 0, kvm_shown = 0;
+		struct kvm_tally kt = { 0, 0, "" };
 		struct emu_vm *ev = t.vm->engine_priv;
 		for (int k = 0; k < streams; k++) {
 			make_stream(&s);
@@ -966,13 +1246,81 @@ int main(void)
 				if (++shown >= 5)
 					break;
 			}
+			if (!use_kvm || kvm_shown >= 5)
+				continue;
+			char why[160];
+			if (run_kvm(&t, &s, &rk, why, sizeof(why)) != 0) {
+				if (!kt.unrunnable++)
+					snprintf(kt.first_why, sizeof(kt.first_why), "stream %d: %s", k, why);
+				if (getenv("EMU_DIFF_KVM_VERBOSE")) {
+					unsigned long long at = 0;
+					const char *p = strstr(why, "at rip ");
+					if (p)
+						at = strtoull(p + 7, NULL, 16) - CODE;
+					int f = -1;
+					for (int i = 0; i < STREAM_LEN; i++)
+						if (s.form_off[i] <= (int)at)
+							f = i;
+					printf("  kvm could not run stream %d: %s (%s)\n", k, why,
+					       f >= 0 && at < (unsigned long long)s.code.n ? forms[s.forms[f]].name : "end");
+				}
+				continue;
+			}
+			oracle = "kvm";
+			if (compare(&s, &re, &rk, k))
+				kt.agree++;
+			else {
+				kvm_shown++;
+				if (getenv("EMU_DIFF_BISECT"))
+					kvm_bisect(&t, &s);
+			}
+			oracle = "unicorn";
 		}
 		ev->jit_after = JIT_AFTER_RUNS;
+		const char *mname = native ? "SSE" : mode32 ? "32-bit" : "64-bit";
 		if (!shown)
 			printf("PASS emu differential %s: %d streams of %d instructions, translated and interpreted, agree with %s\n",
-			       native ? "SSE" : mode32 ? "32-bit" : "64-bit", streams, STREAM_LEN,
-			       native ? "the host CPU" : "unicorn");
+			       mname, streams, STREAM_LEN, native ? "the host CPU" : "unicorn");
+		if (use_kvm && !kvm_shown)
+			kvm_report(mname, streams, &kt);
+		if (use_kvm && mode32 && !kvm_shown) {
+			/* the same again with streams of general-purpose forms only,
+			 * from a seed of their own, against kvm and unicorn */
+			uint64_t saved = rng_state;
+			struct kvm_tally gt = { 0, 0, "" };
+			rng_state = (seed_env ? strtoull(seed_env, NULL, 0) : SEED) ^ 0x3232323232ull;
+			rng_state |= 1;
+			gp_only = true;
+			for (int k = 0; k < streams && kvm_shown < 5; k++) {
+				make_stream(&s);
+				run_emu(&t, &s, &re);
+				run_uc(&uc, &s, &ru);
+				if (!compare(&s, &re, &ru, k)) {
+					printf("  (a GP-only stream)\n");
+					shown++;
+				}
+				char why[160];
+				if (run_kvm(&t, &s, &rk, why, sizeof(why)) != 0) {
+					if (!gt.unrunnable++)
+						snprintf(gt.first_why, sizeof(gt.first_why), "GP-only stream %d: %s", k, why);
+					continue;
+				}
+				oracle = "kvm";
+				if (compare(&s, &re, &rk, k))
+					gt.agree++;
+				else {
+					printf("  (a GP-only stream)\n");
+					kvm_shown++;
+				}
+				oracle = "unicorn";
+			}
+			gp_only = false;
+			rng_state = saved;
+			if (!kvm_shown)
+				kvm_report("32-bit GP-only", streams, &gt);
+		}
 	}
+	kvm_close();
 	et_free(&t);
 	return CHECK_DONE();
 #endif
