@@ -12,16 +12,8 @@
 #include "boot/linux_zero_page.h"
 #include "boot/mptable.h"
 #include "check.h"
+#include "test_mem.h"
 #include "dev/acpi_pm.h"
-
-static int mem_or_skip(struct guest_mem *m, uint64_t size, const char *name)
-{
-	char err[256];
-	if (guest_mem_init(m, size, err, sizeof(err)) == 0)
-		return 1;
-	printf("SKIP %s: %s\n", name, err);
-	return 0;
-}
 
 static uint8_t sum(const void *p, size_t len)
 {

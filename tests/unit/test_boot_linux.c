@@ -14,6 +14,7 @@
 #include "boot/linux_params.h"
 #include "boot/linux_vmlinux.h"
 #include "check.h"
+#include "test_mem.h"
 #include "scratch_dir.h"
 
 
@@ -132,15 +133,6 @@ static void test_header(void)
 	CHECK(linux_check_cmdline(&img.hdr, NULL, err, 256) == 0, "header: no cmdline accepted");
 }
 
-static int mem(struct guest_mem *m, uint64_t size)
-{
-	char err[256];
-	if (guest_mem_init(m, size, err, sizeof(err)) == 0)
-		return 1;
-	printf("SKIP guest memory of %llu MiB: %s\n", (unsigned long long)(size / MiB), err);
-	return 0;
-}
-
 static void check_zero_page(struct guest_mem *m, const uint8_t *image, const char *initrd_data,
 			    size_t initrd_len)
 {
@@ -189,7 +181,7 @@ static void test_bzimage_load(void)
 	struct guest_mem m;
 	struct cpu_state s;
 	char err[256] = "";
-	if (!mem(&m, 64 * MiB))
+	if (!mem_or_skip(&m, 64 * MiB, "guest memory of 64 MiB"))
 		return;
 	int r = boot_load(&m, &c, &s, err, sizeof(err));
 	CHECK(r == 0, "bzImage: loads with an initrd (%s)", err);
@@ -201,7 +193,7 @@ static void test_bzimage_load(void)
 	}
 	guest_mem_free(&m);
 
-	if (!mem(&m, 20 * MiB))
+	if (!mem_or_skip(&m, 20 * MiB, "guest memory of 20 MiB"))
 		return;
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "bzImage: too little memory rejected");
 	CHECK_STR_CONTAINS(err, "needs 24 MiB", "bzImage: too little memory message");
@@ -210,7 +202,7 @@ static void test_bzimage_load(void)
 	/* 26 MiB: the kernel fits (16 + 8 MiB), a 3 MiB initrd does not. */
 	static uint8_t big[3 * MiB];
 	c.initrd = scratch_file("big.initrd", big, sizeof(big));
-	if (!mem(&m, 26 * MiB))
+	if (!mem_or_skip(&m, 26 * MiB, "guest memory of 26 MiB"))
 		return;
 	CHECK(boot_load(&m, &c, &s, err, sizeof(err)) < 0, "bzImage: initrd that does not fit rejected");
 	CHECK_STR_CONTAINS(err, "does not fit", "bzImage: initrd does not fit message");
@@ -268,7 +260,7 @@ static void test_vmlinux(void)
 	struct guest_mem m;
 	struct cpu_state s;
 	char err[256] = "";
-	if (!mem(&m, 64 * MiB))
+	if (!mem_or_skip(&m, 64 * MiB, "guest memory of 64 MiB"))
 		return;
 	memset(gpa_ptr(&m, PREF + 0x1000, 0x1000), 0xee, 0x1000);
 	int r = boot_load(&m, &c, &s, err, sizeof(err));
@@ -367,7 +359,7 @@ static void test_real_vmlinux(void)
 	struct guest_mem m;
 	struct cpu_state s;
 	char err[256] = "";
-	if (!mem(&m, 512 * MiB))
+	if (!mem_or_skip(&m, 512 * MiB, "guest memory of 512 MiB"))
 		return;
 	int r = boot_load(&m, &c, &s, err, sizeof(err));
 	CHECK(r == 0, "real vmlinux %s: loads (%s)", k, err);
@@ -398,7 +390,7 @@ static void test_real_kernel(void)
 	struct guest_mem m;
 	struct cpu_state s;
 	char err[256] = "";
-	if (!mem(&m, 512 * MiB))
+	if (!mem_or_skip(&m, 512 * MiB, "guest memory of 512 MiB"))
 		return;
 	int r = boot_load(&m, &c, &s, err, sizeof(err));
 	CHECK(r == 0, "real kernel %s: loads (%s)", k, err);

@@ -9,15 +9,7 @@
 #include "boot/mptable.h"
 #include "boot/page_tables.h"
 #include "check.h"
-
-static int mem_or_skip(struct guest_mem *m, uint64_t size, const char *name)
-{
-	char err[256];
-	if (guest_mem_init(m, size, err, sizeof(err)) == 0)
-		return 1;
-	printf("SKIP %s: %s\n", name, err);
-	return 0;
-}
+#include "test_mem.h"
 
 static void test_e820_small(void)
 {
