@@ -277,6 +277,19 @@ static uint64_t ip_mask(int osize)
 	return size_mask(osize);
 }
 
+/* The segment a far JMP or CALL (or its gate) names, and the low half of
+ * its descriptor: #GP(0) for a null selector, the descriptor checks are
+ * the caller's. */
+static uint64_t far_target(struct emu_cpu *c, uint16_t sel, struct segment *n)
+{
+	if ((sel & 0xfffc) == 0)
+		raise_gp(c, 0);
+	uint64_t lo;
+	read_descriptor(c, sel, &lo, NULL, true, 13);
+	desc_to_seg(n, sel, lo, 0);
+	return lo;
+}
+
 /* JMP/CALL through a call gate; CALL to a more privileged nonconforming
  * segment switches to the TSS stack and copies the gate's parameters. */
 static void through_gate(struct emu_cpu *c, uint16_t gsel, uint64_t glo, bool call)
@@ -319,12 +332,8 @@ static void through_gate(struct emu_cpu *c, uint16_t gsel, uint64_t glo, bool ca
 		off &= 0xffff;
 	int params = (glo >> 32) & 0x1f;
 	int gsize = lm ? 8 : type == 0xc ? 4 : 2;
-	if ((sel & 0xfffc) == 0)
-		raise_gp(c, 0);
-	uint64_t lo;
-	read_descriptor(c, sel, &lo, NULL, true, 13);
 	struct segment n;
-	desc_to_seg(&n, sel, lo, 0);
+	uint64_t lo = far_target(c, sel, &n);
 	if (!n.s || !(n.type & 8) || n.dpl > c->cpl || (lm && (!n.l || n.db)))
 		raise_gp(c, sel & 0xfffc);
 	if (!n.present)
@@ -388,12 +397,8 @@ void far_jump(struct emu_cpu *c, uint16_t sel, uint64_t off, bool call, int osiz
 		c->stop |= STOP_BLOCK;
 		return;
 	}
-	if ((sel & 0xfffc) == 0)
-		raise_gp(c, 0);
-	uint64_t lo;
-	read_descriptor(c, sel, &lo, NULL, true, 13);
 	struct segment n;
-	desc_to_seg(&n, sel, lo, 0);
+	uint64_t lo = far_target(c, sel, &n);
 	if (!n.s) {
 		through_gate(c, sel, lo, call);
 		return;
