@@ -642,12 +642,12 @@ static void emu_print_stats(struct vm *vm, int fd)
 			blocks += c->st.poll_periods * POLL_BLOCKS + (POLL_BLOCKS - c->countdown);
 	}
 	uint64_t looked_up = t.chain_hits + t.bcache_hits + t.hash_hits + t.decoded;
-	t.jit_chained = blocks > looked_up ? blocks - looked_up : 0;
+	uint64_t linked = blocks > looked_up ? blocks - looked_up : 0;
 	dprintf(fd, "popek: emu engine\n");
 	dprintf(fd, "  instructions executed   %llu (%.1f per block)\n", (unsigned long long)icount,
 		blocks ? (double)icount / (double)blocks : 0.0);
 	dprintf(fd, "  blocks run              %llu: linked %llu, chained %llu, rip-cache %llu, hash %llu, decoded %llu\n",
-		(unsigned long long)blocks, (unsigned long long)t.jit_chained, (unsigned long long)t.chain_hits,
+		(unsigned long long)blocks, (unsigned long long)linked, (unsigned long long)t.chain_hits,
 		(unsigned long long)t.bcache_hits, (unsigned long long)t.hash_hits,
 		(unsigned long long)t.decoded);
 	if (v)

@@ -189,7 +189,6 @@ struct emu_stats {
 	uint64_t tlb_flushes;    /* whole-TLB flushes (CR3, CR0/CR4, EFER writes) */
 	uint64_t tlb_flush_pages;/* INVLPG and friends */
 	uint64_t interrupts;     /* external interrupts and NMIs delivered */
-	uint64_t jit_chained;    /* next block entered by a translated block's link (derived) */
 	uint64_t poll_periods;   /* POLL_BLOCKS blocks each */
 	uint64_t exits[EXIT_REASON_COUNT];
 };
