@@ -8,9 +8,9 @@ BASEFLAGS := -std=c11 -D_GNU_SOURCE -DPOPEK_VERSION='"$(VERSION)"' $(WARN) -Isrc
 SANFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS  := -pthread -lm
 
-SRC      := $(shell find src -name '*.c' -not -path 'src/monitor/*' | sort)
-OBJ      := $(SRC:%.c=build/obj/%.o)
-SAN_OBJ  := $(SRC:%.c=build/san/%.o)
+SRC      := $(shell find src -name '*.c' -not -path 'src/monitor/*' -not -path 'src/engine/raw/stub/*' | sort)
+OBJ      := $(SRC:%.c=build/obj/%.o) build/obj/raw-stub-image.o
+SAN_OBJ  := $(SRC:%.c=build/san/%.o) build/obj/raw-stub-image.o
 LIB_OBJ  := $(filter-out build/obj/src/main.o,$(OBJ))
 SAN_LIB  := $(filter-out build/san/src/main.o,$(SAN_OBJ))
 
@@ -27,6 +27,21 @@ build/obj/%.o: %.c
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
+
+# The raw engine's stub (src/engine/raw/stub): a freestanding static
+# executable at a fixed address above 4 GiB, no libc, no sanitizers,
+# embedded in popek by stub_image.S.
+STUB_SRC   := $(wildcard src/engine/raw/stub/*.c)
+STUB_FLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fPIE \
+	-mgeneral-regs-only -fcf-protection=none -fno-asynchronous-unwind-tables -fvisibility=hidden
+build/raw-stub: $(STUB_SRC) $(wildcard src/engine/raw/stub/*.h) src/engine/raw/proto.h
+	@mkdir -p build
+	$(CC) $(STUB_FLAGS) -static -nostdlib -no-pie -Wl,--no-relax -Wl,-Ttext-segment=0x6e0000000000 \
+		-Wl,--build-id=none -Wl,-z,noexecstack $(STUB_SRC) -o $@
+
+build/obj/raw-stub-image.o: src/engine/raw/stub_image.S build/raw-stub
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
 
 build/popek: $(OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -23,7 +23,8 @@ void cli_usage(FILE *f)
 		"  -a, --append STRING   kernel command line\n"
 		"  -m, --mem SIZE        guest RAM: 256M, 2G, ... (a bare number is MiB; default 256M)\n"
 		"  -c, --cpus N          vCPUs (default 1)\n"
-		"      --engine NAME     kvm, emu or auto (default auto: kvm with VT-x/AMD-V, else emu)\n"
+		"      --engine NAME     kvm, raw, emu or auto (default auto: kvm with VT-x/AMD-V,\n"
+		"                        else raw for one vCPU, else emu)\n"
 		"      --load ADDR       KERNEL is a flat binary: load it at ADDR (e.g. 0x7c00)\n"
 		"      --mode real|32    how a flat binary is entered (default real)\n"
 		"      --stats           print exit statistics at the end\n"
@@ -170,8 +171,9 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 			return -1;
 		}
 	}
-	if (strcmp(o->engine, "kvm") != 0 && strcmp(o->engine, "emu") != 0 && strcmp(o->engine, "auto") != 0) {
-		snprintf(err, n, "--engine %s: unknown engine (kvm, emu or auto)", o->engine);
+	if (strcmp(o->engine, "kvm") != 0 && strcmp(o->engine, "emu") != 0 && strcmp(o->engine, "raw") != 0 &&
+	    strcmp(o->engine, "auto") != 0) {
+		snprintf(err, n, "--engine %s: unknown engine (kvm, raw, emu or auto)", o->engine);
 		return -1;
 	}
 	if (o->boot.flat && o->boot.initrd) {

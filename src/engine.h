@@ -45,7 +45,14 @@ struct engine {
 	 * without second-level paging gains nothing from huge pages, and
 	 * small ones leave what the guest never touches unbacked */
 	bool small_pages;
+	/* Non-zero: guest RAM lives in a memfd (guest_mem_init_fd) from this
+	 * offset on, so that a process the engine starts can map it (raw). */
+	uint64_t mem_fd_base;
+	/* Non-zero: the most vCPUs the engine runs (raw: one). */
+	int max_vcpus;
 };
+
+extern const struct engine engine_raw;
 
 extern const struct engine engine_kvm;
 

@@ -21,7 +21,7 @@ static int is_fatal(int status)
 
 static int cmd_engines(void)
 {
-	static const char *names[] = { "kvm", "emu" };
+	static const char *names[] = { "kvm", "raw", "emu" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char why[256];
 		const struct engine *e = engine_by_name(names[i]);
@@ -56,6 +56,12 @@ static int cmd_run(int argc, char **argv)
 	if (!engine) {
 		fprintf(stderr, "popek: %s\n", err);
 		return STATUS_HOST_ERROR;
+	}
+	if (engine->max_vcpus && o.ncpus > engine->max_vcpus) {
+		snprintf(err, sizeof(err), "the %s engine runs %d vCPU%s (asked for %d); "
+			 "use --engine emu or kvm for more", engine->name, engine->max_vcpus,
+			 engine->max_vcpus == 1 ? "" : "s", o.ncpus);
+		return fail_input(err);
 	}
 	if (o.deterministic && !engine->instructions) {
 		snprintf(err, sizeof(err), "--deterministic needs an engine that counts instructions "

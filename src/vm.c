@@ -99,7 +99,8 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 	pthread_sigmask(SIG_BLOCK, &set, NULL);   /* before devices start threads */
 	vm_init_machine(vm, engine, cfg);
 	vm->main_thread = pthread_self();
-	if (guest_mem_init(&vm->mem, cfg->ram_size, err, n) != 0)
+	if ((engine->mem_fd_base ? guest_mem_init_fd(&vm->mem, cfg->ram_size, engine->mem_fd_base, err, n)
+				 : guest_mem_init(&vm->mem, cfg->ram_size, err, n)) != 0)
 		return -1;
 	if (engine->small_pages)
 		guest_mem_small_pages(&vm->mem);

@@ -14,6 +14,8 @@ const struct engine *engine_by_name(const char *name)
 		return &engine_kvm;
 	if (strcmp(name, "emu") == 0)
 		return &engine_emu;
+	if (strcmp(name, "raw") == 0)
+		return &engine_raw;
 	return NULL;
 }
 
@@ -52,7 +54,7 @@ const struct engine *engine_select(const char *name, char *why, size_t n)
 		if (strcmp(name, "emu") == 0)
 			snprintf(why, n, "--engine emu: the emulation engine is not built yet");
 		else
-			snprintf(why, n, "--engine %s: unknown engine (kvm, emu or auto)", name);
+			snprintf(why, n, "--engine %s: unknown engine (kvm, raw, emu or auto)", name);
 		return NULL;
 	}
 	char ewhy[256] = "";

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "mem/guest_mem.h"
 
@@ -19,10 +20,13 @@ static uint64_t host_memory_limit(void)
 	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 }
 
-static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size, char *err, size_t n)
+static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t off,
+		      char *err, size_t n)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p = !m->has_fd ? mmap(NULL, size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+			    : mmap(NULL, size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_NORESERVE, m->fd, (off_t)off);
 	if (p == MAP_FAILED) {
 		snprintf(err, n, "cannot map %llu MiB of guest memory: %s",
 			 (unsigned long long)(size >> 20), strerror(errno));
@@ -34,6 +38,7 @@ static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size, char *er
 	r->gpa = gpa;
 	r->size = size;
 	r->host = p;
+	r->fd_offset = off;
 	return 0;
 }
 
@@ -53,20 +58,45 @@ int guest_mem_size_ok(uint64_t ram_size, char *err, size_t n)
 	return 1;
 }
 
+static int map_all(struct guest_mem *m, uint64_t ram_size, uint64_t base, char *err, size_t n)
+{
+	m->ram_size = ram_size;
+	uint64_t low = ram_size < MEM_LOW_LIMIT ? ram_size : MEM_LOW_LIMIT;
+	if (map_region(m, 0, low, base, err, n) != 0) {
+		guest_mem_free(m);
+		return -1;
+	}
+	if (ram_size > low && map_region(m, MEM_HIGH_START, ram_size - low, base + low, err, n) != 0) {
+		guest_mem_free(m);
+		return -1;
+	}
+	return 0;
+}
+
 int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n)
 {
 	memset(m, 0, sizeof(*m));
 	if (!guest_mem_size_ok(ram_size, err, n))
 		return -1;
-	m->ram_size = ram_size;
-	uint64_t low = ram_size < MEM_LOW_LIMIT ? ram_size : MEM_LOW_LIMIT;
-	if (map_region(m, 0, low, err, n) != 0)
+	return map_all(m, ram_size, 0, err, n);
+}
+
+int guest_mem_init_fd(struct guest_mem *m, uint64_t ram_size, uint64_t fd_base,
+		      char *err, size_t n)
+{
+	memset(m, 0, sizeof(*m));
+	if (!guest_mem_size_ok(ram_size, err, n))
 		return -1;
-	if (ram_size > low && map_region(m, MEM_HIGH_START, ram_size - low, err, n) != 0) {
+	/* a memfd's pages are shmem: unbacked until touched, like anonymous memory */
+	m->fd = memfd_create("popek-guest-ram", MFD_CLOEXEC);
+	m->has_fd = m->fd >= 0;
+	if (!m->has_fd || ftruncate(m->fd, (off_t)(fd_base + ram_size)) != 0) {
+		snprintf(err, n, "cannot create %llu MiB of shared guest memory: %s",
+			 (unsigned long long)(ram_size >> 20), strerror(errno));
 		guest_mem_free(m);
 		return -1;
 	}
-	return 0;
+	return map_all(m, ram_size, fd_base, err, n);
 }
 
 void guest_mem_free(struct guest_mem *m)
@@ -74,6 +104,9 @@ void guest_mem_free(struct guest_mem *m)
 	for (int i = 0; i < m->nregions; i++)
 		munmap(m->region[i].host, m->region[i].size);
 	m->nregions = 0;
+	if (m->has_fd)
+		close(m->fd);
+	m->has_fd = false;
 }
 
 void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)

@@ -17,12 +17,17 @@ struct mem_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint8_t *host;
+	uint64_t fd_offset;  /* where the region lives in guest_mem.fd */
 };
 
 struct guest_mem {
 	struct mem_region region[MEM_MAX_REGIONS];
 	int nregions;
 	uint64_t ram_size;   /* total RAM the user asked for */
+	/* with has_fd, a memfd holds the RAM (guest_mem_init_fd), so that
+	 * another process can map it too */
+	bool has_fd;
+	int fd;
 };
 
 /* 1 when ram_size is at least 1 MiB and no more than the host could back;
@@ -32,6 +37,11 @@ int guest_mem_size_ok(uint64_t ram_size, char *err, size_t n);
 /* Maps ram_size bytes of guest RAM: below 3 GiB, the rest from 4 GiB up.
  * Refuses zero and sizes beyond what the host has (message in err). */
 int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n);
+/* The same, in a memfd whose first fd_base bytes (and whatever the
+ * caller adds after the RAM with ftruncate) are not guest RAM: for an
+ * engine that runs guest code in another process (raw). */
+int guest_mem_init_fd(struct guest_mem *m, uint64_t ram_size, uint64_t fd_base,
+		      char *err, size_t n);
 void guest_mem_free(struct guest_mem *m);
 
 /* Host pointer to len bytes at gpa, or NULL when any of them is not RAM. */

@@ -73,6 +73,10 @@ void block_invalidate_page(struct emu_vm *v, uint64_t pfn, struct emu_cpu *c)
 {
 	if (pfn >= v->npages)
 		return;
+	if (v->watch && v->watch[pfn]) {
+		v->watch[pfn] = 0;
+		v->watch_write(v->watch_opaque, pfn);
+	}
 	if (v->page_blocks[pfn])
 		v->inval_pages++;
 	for (struct block *b = v->page_blocks[pfn]; b; b = b->pnext) {

@@ -173,7 +173,7 @@ void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len)
 	if (!v || !len)
 		return;
 	for (uint64_t p = gpa >> 12; p <= (gpa + len - 1) >> 12; p++)
-		if (p < v->npages && v->page_blocks[p])
+		if (page_has_code(v, p << 12))
 			block_invalidate_page(v, p, NULL);
 	/* a vCPU may still hold write permission for the page in its TLB; it
 	 * only matters for code pages, which never keep write permission */
@@ -454,6 +454,12 @@ static __attribute__((noinline)) void run_loop(struct emu_cpu *c)
 			link = NULL;  /* an event may have moved RIP: link only plain successions */
 			if (!between_blocks(c, poll_due))
 				return;
+		}
+		if (__builtin_expect(c->rem_done != NULL, 0) && c->icount > c->rem_icount &&
+		    c->rem_done(c)) {
+			c->rem_left = true;
+			c->pend.reason = EXIT_INTERRUPTED;
+			return;
 		}
 		c->stop = 0;
 		uint64_t gen = c->evm->gen;

@@ -279,6 +279,18 @@ struct emu_cpu {
 	struct emu_stats st;
 	struct hot_rip *hot;       /* HOT_SIZE entries with --stats, else NULL */
 	uint64_t hot_lost;
+	/* An engine that runs guest code elsewhere and emu only where it
+	 * cannot (raw, whose REM this is) sets rem_done: once an instruction
+	 * has retired since rem_icount, the loop asks it at every block
+	 * boundary and ends the run (EXIT_INTERRUPTED, rem_left) when it says
+	 * the guest can go back. INVLPGs are remembered for it in rem_inval. */
+	void *outer;
+	bool (*rem_done)(struct emu_cpu *c);
+	bool rem_left;
+	uint64_t rem_icount;
+#define REM_INVAL 8
+	uint64_t rem_inval[REM_INVAL];
+	unsigned rem_ninval;       /* > REM_INVAL: too many, flush everything */
 };
 
 /* Per-VM state: the decoded-block cache. */
@@ -308,6 +320,11 @@ struct emu_vm {
 	 * and LOCK-prefixed instructions need nothing finer. */
 	pthread_mutex_t big_lock;
 	bool smp;
+	/* Pages another engine (raw) keeps copies or scans of: non-zero
+	 * entries make writes take the slow path, which calls watch_write. */
+	uint8_t *watch;
+	void (*watch_write)(void *opaque, uint64_t pfn);
+	void *watch_opaque;
 };
 
 
@@ -343,7 +360,7 @@ void block_cache_free(struct emu_vm *v);
 static inline bool page_has_code(const struct emu_vm *v, uint64_t gpa)
 {
 	uint64_t pfn = gpa >> 12;
-	return pfn < v->npages && v->page_blocks[pfn];
+	return pfn < v->npages && (v->page_blocks[pfn] || (v->watch && v->watch[pfn]));
 }
 
 /* ---- jit.c */

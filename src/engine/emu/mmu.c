@@ -53,6 +53,12 @@ void tlb_flush_page(struct emu_cpu *c, uint64_t lin)
 {
 	c->st.tlb_flush_pages++;
 	c->tlb_gen++;
+	if (c->outer) {
+		if (c->rem_ninval < REM_INVAL)
+			c->rem_inval[c->rem_ninval] = lin;
+		if (c->rem_ninval <= REM_INVAL)
+			c->rem_ninval++;
+	}
 	/* a large page is cached as many 4 KiB entries; drop them all */
 	if (c->tlb_has_large) {
 		tlb_flush(c, false);

@@ -1,0 +1,500 @@
+/* The raw engine's face to the machine and its run loop: native runs in
+ * the stub while the virtual CPU is in a state the host can run at ring 3
+ * (32-bit protected mode, no single-stepping, no pending event), REM (emu)
+ * for everything else and for the one instruction after each trap. */
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "engine/raw/raw.h"
+#include "intr.h"
+#include "vm.h"
+
+extern const struct engine engine_emu;
+
+/* Arithmetic flags and DF: what native code changes by itself. */
+#define NATIVE_FLAGS (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF | RFLAGS_DF)
+/* What the guest's flags give native code (IF stays on in the host,
+ * IOPL 0 makes CLI/STI/IN/OUT trap; the guest's IF is the virtual one). */
+#define ENTRY_FLAGS (NATIVE_FLAGS | RFLAGS_AC | RFLAGS_ID | RFLAGS_NT)
+
+static struct emu_cpu *emu_of(struct vcpu *v)
+{
+	return v->engine_priv;
+}
+
+static struct raw_cpu *raw_of(struct vcpu *v)
+{
+	return v->engine_priv ? emu_of(v)->outer : NULL;
+}
+
+static int raw_available(char *why, size_t n)
+{
+#ifndef __x86_64__
+	snprintf(why, n, "the raw engine needs an x86-64 host");
+	return -1;
+#else
+	uint8_t buf[16];
+	if (syscall(SYS_modify_ldt, 0, buf, sizeof(buf)) < 0 && errno == ENOSYS) {
+		snprintf(why, n, "this host kernel has no modify_ldt (CONFIG_MODIFY_LDT_SYSCALL), "
+			 "which guest code segments need");
+		return -1;
+	}
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL) {
+		snprintf(why, n, "this host kernel has no seccomp, which the stub's sandbox needs");
+		return -1;
+	}
+	return 0;
+#endif
+}
+
+/* Can the virtual CPU's state run natively at ring 3? */
+static bool native_ok(const struct emu_cpu *c)
+{
+	const struct cpu_state *s = &c->s;
+	if (!c->pe || c->v86 || c->long_mode)
+		return false;
+	if (s->rflags & (RFLAGS_TF | RFLAGS_VM))
+		return false;
+	if (s->cr0 & (CR0_TS | CR0_EM))   /* FPU instructions must fault */
+		return false;
+	if (s->dr[7] & 0xff)
+		return false;
+	if (s->events.halted || s->events.interrupt_shadow || s->events.exception_pending)
+		return false;
+	if (!raw_segment_ok(&s->seg[SEG_CS], SEG_CS) || !raw_segment_ok(&s->seg[SEG_SS], SEG_SS))
+		return false;
+	/* an exit emu has not finished */
+	if (c->io_in_pending || c->io_in_ready || c->mmio_read_pending || c->mmio_nlog || c->wq_n)
+		return false;
+	return true;
+}
+
+/* An interrupt, NMI or stop that REM must take first. */
+static bool events_due(struct emu_cpu *c)
+{
+	if (atomic_load(&c->kick) || atomic_load(&c->nmi))
+		return true;
+	if (!(c->s.rflags & RFLAGS_IF))
+		return false;
+	return atomic_load(&c->irq) || intr_pending(c->vcpu) >= 0;
+}
+
+static bool rem_done(struct emu_cpu *c)
+{
+	return native_ok(c) && !events_due(c);
+}
+
+static void raw_watch_write(void *opaque, uint64_t pfn)
+{
+	raw_code_drop(opaque, pfn);
+}
+
+static int raw_vm_create(struct vm *vm, char *err, size_t n)
+{
+	if (engine_emu.vm_create(vm, err, n) != 0)
+		return -1;
+	struct emu_vm *v = vm->engine_priv;
+	v->watch = calloc(v->npages ? v->npages : 1, 1);
+	if (!v->watch) {
+		snprintf(err, n, "out of memory for the code-page watch");
+		return -1;
+	}
+	v->watch_write = raw_watch_write;
+	/* the patch pages follow guest RAM in the memfd */
+	uint64_t end = (RAW_RAM_OFFSET + vm->mem.ram_size + 4095) & ~4095ull;
+	if (ftruncate(vm->mem.fd, (off_t)(end + (uint64_t)RAW_PATCH_PAGES * 4096)) != 0) {
+		snprintf(err, n, "cannot size patch memory: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void raw_vm_destroy(struct vm *vm)
+{
+	struct emu_vm *v = vm->engine_priv;
+	if (v) {
+		free(v->watch);
+		v->watch = NULL;
+	}
+	engine_emu.vm_destroy(vm);
+}
+
+static void raw_vcpu_destroy(struct vcpu *cpu);
+
+static int raw_vcpu_create(struct vcpu *cpu, char *err, size_t n)
+{
+	if (cpu->index > 0) {
+		snprintf(err, n, "the raw engine runs one vCPU");
+		return -1;
+	}
+	if (engine_emu.vcpu_create(cpu, err, n) != 0)
+		return -1;
+	struct emu_cpu *c = emu_of(cpu);
+	struct raw_cpu *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	r->c = c;
+	r->vm = cpu->vm;
+	c->outer = r;
+	c->rem_done = rem_done;
+	c->evm->watch_opaque = r;
+	if (raw_shadow_init(r, err, n) != 0)
+		goto fail;
+	r->code = calloc(r->npfn ? r->npfn : 1, sizeof(*r->code));
+	r->patch_free = calloc(RAW_PATCH_PAGES, sizeof(*r->patch_free));
+	if (!r->code || !r->patch_free) {
+		snprintf(err, n, "out of memory for the code scanner");
+		goto fail;
+	}
+	const struct guest_mem *m = &cpu->vm->mem;
+	r->patch_off = (RAW_RAM_OFFSET + m->ram_size + 4095) & ~4095ull;
+	r->patch_mem = mmap(NULL, (size_t)RAW_PATCH_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    m->fd, (off_t)r->patch_off);
+	if (r->patch_mem == MAP_FAILED) {
+		r->patch_mem = NULL;
+		snprintf(err, n, "cannot map patch memory: %s", strerror(errno));
+		goto fail;
+	}
+	char why[256];
+	if (raw_stub_start(r, m->fd, why, sizeof(why)) != 0) {
+		snprintf(err, n, "%s", why);
+		goto fail;
+	}
+	return 0;
+fail:
+	raw_vcpu_destroy(cpu);
+	return -1;
+}
+
+static void raw_vcpu_destroy(struct vcpu *cpu)
+{
+	struct raw_cpu *r = raw_of(cpu);
+	if (r) {
+		if (r->ctrl && !r->dead) {
+			r->ctrl->exit_now = 1;
+			__atomic_add_fetch(&r->ctrl->cmd_seq, 1, __ATOMIC_RELEASE);
+			syscall(SYS_futex, &r->ctrl->cmd_seq, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+		}
+		raw_stub_stop(r);
+		raw_scan_free(r);
+		raw_shadow_free(r);
+		if (r->patch_mem)
+			munmap(r->patch_mem, (size_t)RAW_PATCH_PAGES * 4096);
+		free(r->patch_free);
+		emu_of(cpu)->outer = NULL;
+		emu_of(cpu)->rem_done = NULL;
+		free(r);
+	}
+	if (cpu->engine_priv)
+		engine_emu.vcpu_destroy(cpu);
+}
+
+static int raw_get_state(struct vcpu *cpu, struct cpu_state *s)
+{
+	return engine_emu.get_state(cpu, s);
+}
+
+static int raw_set_state(struct vcpu *cpu, const struct cpu_state *s)
+{
+	struct raw_cpu *r = raw_of(cpu);
+	r->need_flush = true;
+	r->in_rem = false;
+	return engine_emu.set_state(cpu, s);
+}
+
+static void raw_kick(struct vcpu *cpu)
+{
+	engine_emu.kick(cpu);
+	struct raw_cpu *r = raw_of(cpu);
+	if (r)
+		raw_stub_kick(r);
+}
+
+static uint64_t raw_exit_rip(struct vcpu *cpu)
+{
+	return engine_emu.exit_rip(cpu);
+}
+
+static int internal(struct vm_exit *e, struct raw_cpu *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int internal(struct vm_exit *e, struct raw_cpu *r, const char *fmt, ...)
+{
+	char msg[sizeof(r->why)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	memcpy(r->why, msg, sizeof(msg));
+	memset(e, 0, sizeof(*e));
+	e->reason = EXIT_INTERNAL;
+	e->fail.what = r->why;
+	return 0;
+}
+
+static bool read_lin8(struct emu_cpu *c, uint32_t lin, uint8_t *b)
+{
+	uint64_t gpa;
+	if (!paging_translate(c, lin, ACC_X | (c->cpl == 3 ? ACC_USER : 0), &gpa, false))
+		return false;
+	const uint8_t *p = gpa_ptr(&c->vm->mem, gpa, 1);
+	if (!p)
+		return false;
+	*b = *p;
+	return true;
+}
+
+static void count_site(struct raw_cpu *r, uint32_t lin, int kind)
+{
+	const unsigned size = sizeof(r->st.sites) / sizeof(r->st.sites[0]);
+	unsigned h = (lin * 2654435761u) % size;
+	for (unsigned k = 0; k < 16; k++) {
+		struct raw_site *s = &r->st.sites[(h + k) % size];
+		if (s->count && (s->lin != lin || s->kind != kind))
+			continue;
+		s->lin = lin;
+		s->kind = (uint8_t)kind;
+		s->count++;
+		return;
+	}
+	r->st.sites_lost++;
+}
+
+/* One native run. 1: go on (the loop decides native or REM); 0: *e holds
+ * an exit for the machine. */
+static int run_native(struct raw_cpu *r, struct vm_exit *e)
+{
+	struct emu_cpu *c = r->c;
+	struct cpu_state *s = &c->s;
+	struct raw_ctrl *k = r->ctrl;
+	uint64_t t0 = host_now_ns();
+	raw_shadow_sync(r);
+	if (r->need_flush)
+		raw_shadow_flush(r);
+	uint32_t lin = (uint32_t)(s->seg[SEG_CS].base + s->rip);
+	uint32_t lp = lin >> 12;
+	if ((r->pst[lp] & (SP_MAPPED | SP_X)) == (SP_MAPPED | SP_X) && !raw_scan(r, r->ppfn[lp], lin)) {
+		r->in_rem = true;   /* a page that cannot run natively */
+		return 1;
+	}
+	if (r->need_flush)   /* the scan lost track of a mapping */
+		raw_shadow_flush(r);
+	uint16_t sel[6];
+	k->ndescs = 0;
+	for (int g = 0; g < 6; g++) {
+		const struct segment *sg = &s->seg[g];
+		if (g != SEG_CS && g != SEG_SS && (sg->unusable || !sg->present)) {
+			sel[g] = 0;
+			continue;
+		}
+		struct raw_desc d;
+		raw_desc_of(sg, (unsigned)g, &d);
+		if (!r->ldt_valid[g] || memcmp(&d, &r->ldt[g], sizeof(d)) != 0) {
+			k->descs[k->ndescs++] = d;
+			r->ldt[g] = d;
+			r->ldt_valid[g] = true;
+		}
+		sel[g] = raw_host_selector((unsigned)g);
+	}
+	for (int g = 0; g < 8; g++)
+		k->regs.gpr[g] = (uint32_t)s->gpr[g];
+	k->regs.eip = (uint32_t)s->rip;
+	uint64_t fl = get_flags(c);
+	k->regs.eflags = (uint32_t)((fl & ENTRY_FLAGS) | RFLAGS_IF | RFLAGS_FIXED);
+	memcpy(k->regs.sel, sel, sizeof(sel));
+	memcpy(k->fx, &s->fpu, sizeof(k->fx));
+	uint64_t t1 = host_now_ns();
+	r->st.monitor_ns += t1 - t0;
+	int rc = raw_stub_exchange(r, true);
+	uint64_t t2 = host_now_ns();
+	r->st.native_ns += t2 - t1;
+	r->st.native_runs++;
+	if (rc != 0)
+		return internal(e, r, "%s", r->why[0] ? r->why : "the stub is gone");
+	switch (k->stop) {
+	case RAW_STOP_SIGNAL:
+	case RAW_STOP_KICKED:
+		break;
+	case RAW_STOP_ESCAPE:
+		return internal(e, r, "raw: sandbox violation: guest code left 32-bit compatibility mode "
+				"(64-bit code at %#llx trapped); the stub was stopped",
+				(unsigned long long)k->addr);
+	case RAW_STOP_OPFAIL:
+		return internal(e, r, "raw: the stub could not apply op %d: %s", k->op_index,
+				strerror(k->op_errno));
+	default:
+		return internal(e, r, "raw: the stub reported %u, which is no stop reason", k->stop);
+	}
+	for (int g = 0; g < 6; g++)
+		if (k->regs.sel[g] != sel[g])
+			return internal(e, r, "raw: guest code at %#x changed a segment register natively "
+					"(host selector %#x, expected %#x): an instruction the scanner missed",
+					k->regs.eip, k->regs.sel[g], sel[g]);
+	for (int g = 0; g < 8; g++)
+		s->gpr[g] = k->regs.gpr[g];
+	s->rip = k->regs.eip;
+	set_flags(c, (fl & ~(uint64_t)NATIVE_FLAGS) | (k->regs.eflags & NATIVE_FLAGS));
+	memcpy(&s->fpu, k->fx, sizeof(k->fx));
+
+	int kind;
+	bool rem = true;
+	uint32_t at = (uint32_t)(s->seg[SEG_CS].base + s->rip);
+	uint8_t b;
+	if (k->stop == RAW_STOP_KICKED) {
+		kind = RT_KICK;
+		rem = false;
+	} else if (k->signo == SIGSEGV && k->trapno == 14) {
+		int f = raw_shadow_fault(r, (uint32_t)k->addr, k->err);
+		if (f < 0)
+			return internal(e, r, "%s", r->why);
+		bool again = f > 0 && k->addr == r->last_fault_lin && at == r->last_fault_eip;
+		kind = f > 0 ? RT_PF_SHADOW : RT_PF_GUEST;
+		rem = f == 0 || again;   /* the same fault twice: the mapping cannot answer it */
+		r->last_fault_eip = at;
+		r->last_fault_lin = k->addr;
+	} else if (k->signo == SIGSEGV && k->trapno == 13) {
+		kind = RT_GP;
+	} else if (k->signo == SIGSEGV && k->trapno == 4) {
+		s->rip -= 1;   /* INTO: #OF is a trap */
+		kind = RT_OTHER;
+	} else if (k->signo == SIGILL) {
+		kind = RT_UD;
+	} else if (k->signo == SIGSYS) {
+		s->rip -= 2;   /* INT 0x80 (or SYSENTER/SYSCALL on some hosts): a trap */
+		kind = RT_SYSCALL;
+	} else if (k->signo == SIGTRAP && (k->trapno == 3 || k->trapno == 1)) {
+		/* INT3 / INT 3 / ICEBP: traps, RIP after the instruction */
+		if (read_lin8(c, at - 1, &b) && (b == 0xcc || b == 0xf1))
+			s->rip -= 1;
+		else if (k->trapno == 3)
+			s->rip -= 2;
+		kind = RT_INT3;
+	} else {
+		kind = RT_OTHER;
+	}
+	at = (uint32_t)(s->seg[SEG_CS].base + s->rip);
+	r->st.traps[kind]++;
+	if (kind != RT_KICK)
+		count_site(r, at, kind);
+	r->in_rem = rem;
+	r->st.trap_ns[kind] += host_now_ns() - t2;
+	return 1;
+}
+
+static int raw_run(struct vcpu *cpu, struct vm_exit *e)
+{
+	struct emu_cpu *c = emu_of(cpu);
+	struct raw_cpu *r = c->outer;
+	for (;;) {
+		if (r->in_rem || !native_ok(c) || events_due(c)) {
+			r->in_rem = false;
+			uint64_t t = host_now_ns();
+			c->rem_icount = c->icount;
+			c->rem_left = false;
+			int rc = engine_emu.run(cpu, e);
+			r->st.rem_ns += host_now_ns() - t;
+			r->st.rem_runs++;
+			if (rc != 0)
+				return rc;
+			if (e->reason == EXIT_INTERRUPTED && c->rem_left) {
+				c->rem_left = false;
+				continue;
+			}
+			r->in_rem = true;   /* the machine's answer goes back to REM */
+			return 0;
+		}
+		int k = run_native(r, e);
+		if (k <= 0)
+			return k;
+	}
+}
+
+static const char *const kind_name[RT_KINDS] = {
+	[RT_PF_SHADOW] = "shadow page fault", [RT_PF_GUEST] = "guest #PF / MMIO",
+	[RT_PF_MMIO] = "MMIO", [RT_GP] = "#GP (privileged, patched)", [RT_UD] = "#UD",
+	[RT_SYSCALL] = "INT 0x80", [RT_INT3] = "INT3 / ICEBP", [RT_OTHER] = "other exception",
+	[RT_KICK] = "kick (interrupt, stop)",
+};
+
+static int site_cmp(const void *a, const void *b)
+{
+	const struct raw_site *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static void raw_print_stats(struct vm *vm, int fd)
+{
+	struct raw_cpu *r = raw_of(&vm->vcpu[0]);
+	if (!r)
+		return;
+	const struct raw_stats *t = &r->st;
+	double total = (double)(t->native_ns + t->rem_ns + t->monitor_ns);
+	uint64_t traps = 0;
+	for (int k = 0; k < RT_KINDS; k++)
+		traps += t->traps[k];
+	dprintf(fd, "popek: raw engine\n");
+	dprintf(fd, "  time                    native %.1f%% (incl. trap delivery), REM %.1f%%, monitor %.1f%%\n",
+		total ? 100.0 * (double)t->native_ns / total : 0.0,
+		total ? 100.0 * (double)t->rem_ns / total : 0.0,
+		total ? 100.0 * (double)t->monitor_ns / total : 0.0);
+	dprintf(fd, "  native runs             %llu (%.2f us each, trap round trip included)\n",
+		(unsigned long long)t->native_runs,
+		t->native_runs ? (double)t->native_ns / 1e3 / (double)t->native_runs : 0.0);
+	dprintf(fd, "  REM runs                %llu\n", (unsigned long long)t->rem_runs);
+	dprintf(fd, "  traps by reason         %llu\n", (unsigned long long)traps);
+	for (int k = 0; k < RT_KINDS; k++)
+		if (t->traps[k])
+			dprintf(fd, "    %-26s %10llu  %.2f us each in popek\n", kind_name[k],
+				(unsigned long long)t->traps[k],
+				(double)t->trap_ns[k] / 1e3 / (double)t->traps[k]);
+	dprintf(fd, "  code scanner            %llu pages scanned (%llu scans), %llu patches, %llu drops%s\n",
+		(unsigned long long)t->scanned_pages, (unsigned long long)t->scans,
+		(unsigned long long)t->patches, (unsigned long long)t->code_drops,
+		t->patch_full ? ", patch memory FULL" : "");
+	dprintf(fd, "  shadow paging           %llu pages mapped, %llu flushes, %llu CR3 switches, "
+		"%llu INVLPG, %llu CPL-class switches\n",
+		(unsigned long long)t->maps, (unsigned long long)t->flushes,
+		(unsigned long long)t->cr3_switches, (unsigned long long)t->invlpgs,
+		(unsigned long long)t->class_switches);
+	dprintf(fd, "  interrupt kicks         %llu\n", (unsigned long long)t->kicks);
+	const unsigned size = sizeof(t->sites) / sizeof(t->sites[0]);
+	struct raw_site sorted[sizeof(t->sites) / sizeof(t->sites[0])];
+	memcpy(sorted, t->sites, sizeof(sorted));
+	qsort(sorted, size, sizeof(sorted[0]), site_cmp);
+	if (sorted[0].count)
+		dprintf(fd, "  top trap sites (linear address, reason, count)\n");
+	for (unsigned k = 0; k < 10 && sorted[k].count; k++)
+		dprintf(fd, "    %#010x  %-26s %llu\n", sorted[k].lin, kind_name[sorted[k].kind],
+			(unsigned long long)sorted[k].count);
+	engine_emu.print_stats(vm, fd);
+}
+
+const struct engine engine_raw = {
+	.name = "raw",
+	.available = raw_available,
+	.vm_create = raw_vm_create,
+	.vm_destroy = raw_vm_destroy,
+	.vcpu_create = raw_vcpu_create,
+	.vcpu_destroy = raw_vcpu_destroy,
+	.get_state = raw_get_state,
+	.set_state = raw_set_state,
+	.run = raw_run,
+	.kick = raw_kick,
+	.exit_rip = raw_exit_rip,
+	.irq_line = NULL,
+	.print_stats = raw_print_stats,
+	.instructions = NULL,
+	.small_pages = true,
+	.mem_fd_base = RAW_RAM_OFFSET,
+	.max_vcpus = 1,
+};

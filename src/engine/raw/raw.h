@@ -1,0 +1,154 @@
+/* The raw engine: 32-bit guest code runs natively on the host CPU, the
+ * guest kernel deprivileged to ring 3 (the 0/3/3 model: host ring 0 is
+ * Linux's), in a sandboxed stub process whose host mappings are the
+ * shadow page tables. Every trap is a signal in the stub; popek answers
+ * it here: a shadow-page fault by mapping the page, anything else by
+ * running the software CPU (emu, this engine's REM) from the trapping
+ * instruction until the guest can run natively again. Code pages are
+ * scanned before they run (scan.c, VirtualBox's CSAM): the sensitive
+ * instructions that would not trap at ring 3 get a trapping byte in a
+ * private copy of the page, so they reach REM too, which reads the
+ * original bytes from guest RAM.
+ *
+ * The canonical CPU state is emu's (struct emu_cpu.s): native runs take
+ * the registers from it and put them back. Segment registers never change
+ * in native code (every instruction that loads one traps or is patched),
+ * so their hidden caches stay right; the stub runs with LDT descriptors
+ * built from those caches (descriptors.c), never with the guest's
+ * selectors. See docs/raw.md. */
+#ifndef POPEK_RAW_H
+#define POPEK_RAW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/emu/emu.h"
+#include "engine/raw/proto.h"
+
+#define RAW_PAGES        (RAW_LINEAR_END >> 12)
+#define RAW_PATCH_PAGES  4096      /* patch memory: 16 MiB of page copies */
+
+/* Per linear page: how the stub maps it now. */
+#define SP_MAPPED 1
+#define SP_W      2
+#define SP_X      4
+#define SP_KONLY  8     /* mapped for the guest kernel; not valid at CPL 3 */
+#define SP_COPY   16    /* maps a patch copy, not guest RAM */
+#define SP_LISTED 128   /* in raw_cpu.list (kept when unmapped, until a flush) */
+
+/* A guest-physical page that has run as code: what the scanner saw. */
+#define CODE_XLIN 16
+struct code_page {
+	uint32_t pfn;
+	int32_t copy;               /* patch slot, -1 while nothing is patched */
+	uint16_t npatch;
+	uint16_t nxlin;             /* > CODE_XLIN: lost track, flush all on drop */
+	bool norun;                 /* a patch did not fit: the page runs in REM only */
+	uint32_t xlin[CODE_XLIN];   /* linear pages mapping it executable */
+	uint8_t scanned[512];       /* bitmap: instruction starts already followed */
+	uint8_t patched[512];       /* bitmap: offsets holding a trapping byte */
+};
+
+enum raw_trap_kind {
+	RT_PF_SHADOW,    /* host page fault the shadow tables answered */
+	RT_PF_GUEST,     /* page fault REM delivered to the guest */
+	RT_PF_MMIO,      /* access to non-RAM, emulated */
+	RT_GP,           /* #GP: privileged or patched instruction */
+	RT_UD,
+	RT_SYSCALL,      /* INT 0x80 (seccomp trap) */
+	RT_INT3,
+	RT_OTHER,        /* #DE, #AC, #NP, #SS, ... */
+	RT_KICK,
+	RT_KINDS
+};
+
+#define RAW_TOP 64
+struct raw_site { uint32_t lin; uint32_t count; uint8_t kind; };
+
+struct raw_stats {
+	uint64_t traps[RT_KINDS];
+	uint64_t trap_ns[RT_KINDS];
+	uint64_t native_ns, rem_ns, monitor_ns;
+	uint64_t native_runs, rem_runs;
+	uint64_t scanned_pages, scans, patches, patch_full, code_drops;
+	uint64_t flushes, class_switches, cr3_switches, invlpgs, maps;
+	uint64_t kicks;
+	struct raw_site sites[RAW_TOP * 4];
+	uint64_t sites_lost;
+};
+
+struct raw_cpu {
+	struct emu_cpu *c;
+	struct vm *vm;
+	/* the stub */
+	pid_t pid;
+	struct raw_ctrl *ctrl;       /* popek's mapping of the control page */
+	uint8_t *patch_mem;          /* popek's mapping of the patch pages */
+	uint64_t patch_off;          /* their offset in the memfd */
+	int32_t patch_next, *patch_free;
+	int npatch_free;
+	bool dead;
+	char why[200];
+	/* shadow page tables */
+	uint8_t *pst;                /* SP_* per linear page */
+	uint32_t *ppfn;              /* guest pfn (or patch slot) each maps */
+	uint32_t *list;              /* linear pages with pst != 0 */
+	uint32_t nlist;
+	uint8_t *wmapped;            /* per guest pfn: mapped writable somewhere */
+	bool need_flush;
+	int cls;                     /* 0 guest kernel, 1 guest user: of the mappings */
+	uint64_t cr0, cr3, cr4, efer, tlb_flushes;
+	/* descriptors installed in the host LDT (slot k = segment register k) */
+	struct raw_desc ldt[6];
+	bool ldt_valid[6];
+	/* scanner */
+	struct code_page **code;     /* per guest pfn */
+	uint64_t npfn;
+	/* control */
+	bool in_rem;                 /* the last exit came from REM: resume there */
+	uint64_t last_fault_lin;     /* the last shadow fault, to catch one that repeats */
+	uint32_t last_fault_eip;
+	struct raw_stats st;
+};
+
+/* spawn.c */
+int raw_stub_start(struct raw_cpu *r, int memfd, char *err, size_t n);
+void raw_stub_stop(struct raw_cpu *r);
+/* Sends the command in ctrl (run: enter the guest) and waits for the report;
+ * -1 when the stub died (r->why says how). */
+int raw_stub_exchange(struct raw_cpu *r, bool run);
+void raw_stub_kick(struct raw_cpu *r);
+
+/* shadow.c */
+int raw_shadow_init(struct raw_cpu *r, char *err, size_t n);
+void raw_shadow_free(struct raw_cpu *r);
+void raw_shadow_flush(struct raw_cpu *r);
+void raw_shadow_unmap(struct raw_cpu *r, uint32_t lp);
+/* Before a native run: drops what the guest's paging changes, its CPL
+ * class and its INVLPGs made stale. */
+void raw_shadow_sync(struct raw_cpu *r);
+/* A host page fault at lin: 1 when the shadow tables now answer it, 0
+ * when REM must run the instruction (guest fault, MMIO), -1 on failure. */
+int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err);
+int raw_queue_op(struct raw_cpu *r, uint32_t kind, uint32_t lin, uint64_t len, uint32_t prot,
+		 uint64_t offset);
+uint64_t raw_gpa_offset(struct raw_cpu *r, uint64_t gpa);
+
+/* scan.c */
+/* Scans the code page at guest pfn from linear entry lin (in the current
+ * CS): returns the record, or NULL when the page cannot run natively. */
+struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin);
+void raw_code_drop(struct raw_cpu *r, uint64_t pfn);
+void raw_scan_free(struct raw_cpu *r);
+/* Is this decoded 32-bit instruction one that must not run at ring 3? */
+bool raw_sensitive(const struct insn *i);
+
+/* descriptors.c */
+/* The host LDT descriptor standing for a guest segment cache. */
+void raw_desc_of(const struct segment *s, unsigned slot, struct raw_desc *d);
+uint16_t raw_host_selector(unsigned slot);
+/* Can this segment cache be run natively in this register? */
+bool raw_segment_ok(const struct segment *s, int reg);
+
+#endif

@@ -1,0 +1,278 @@
+/* Code scanning and patching (VirtualBox's CSAM, here with trapping
+ * patches). Before a guest page runs natively, the scanner follows its
+ * control flow from the entry (branch targets, both sides of conditional
+ * branches, call continuations, within the page and into pages already
+ * scanned) with emu's decoder and finds the instructions that are
+ * sensitive but would not trap at ring 3: PUSHF/POPF, segment register
+ * moves and pushes, far transfers, IRET, SGDT/SIDT/SLDT/SMSW/STR (this
+ * host's UMIP emulation would answer them with dummies), LAR/LSL/VERR/
+ * VERW, CPUID, SYSENTER/SYSCALL. Their first byte becomes HLT (0xf4)
+ * in a private copy of the page (patch memory), which the stub maps
+ * instead of the page: at ring 3 HLT raises #GP, so the instruction
+ * reaches REM, which reads the original bytes from guest RAM and runs the
+ * instruction on the virtual CPU.
+ *
+ * Guest RAM itself is never changed: popek, emu and DMA see the original
+ * bytes. A write to a scanned page (a native write fault, a write by REM
+ * through emu's watch, or DMA) drops its record and copy; the page is
+ * scanned again when it next runs. Each later entry into a scanned page
+ * that passes through popek (after REM, an interrupt, a fault) is scanned
+ * from that entry before the guest runs again. An indirect jump in native
+ * code into bytes no scan reached is the limit of this method, as it was
+ * for CSAM. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/raw/raw.h"
+#include "vm.h"
+
+#define HLT 0xf4
+#define MAX_DEPTH 3
+
+bool raw_sensitive(const struct insn *i)
+{
+	unsigned reg = i->reg & 7;
+	switch (i->op) {
+	case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
+	case 0x8c: case 0x8e:            /* MOV from/to a segment register */
+	case 0x9a: case 0xea:            /* far CALL/JMP */
+	case 0x9c: case 0x9d:            /* PUSHF, POPF */
+	case 0xc4: case 0xc5:            /* LES, LDS */
+	case 0xca: case 0xcb: case 0xcf: /* far RET, IRET */
+	case 0x1a0: case 0x1a1: case 0x1a8: case 0x1a9:   /* PUSH/POP FS/GS */
+	case 0x1b2: case 0x1b4: case 0x1b5:               /* LSS, LFS, LGS */
+	case 0x102: case 0x103:          /* LAR, LSL */
+	case 0x1a2:                      /* CPUID */
+	case 0x105: case 0x107: case 0x134: case 0x135:   /* SYSCALL, SYSRET, SYSENTER, SYSEXIT */
+	case 0x101:                      /* SGDT, SIDT, SMSW, XGETBV, ...: all of group 7 */
+		return true;
+	case 0x100:                      /* SLDT, STR, LLDT, LTR, VERR, VERW */
+		return reg <= 5;
+	case 0xff:                       /* CALL/JMP far through memory */
+		return reg == 3 || reg == 5;
+	default:
+		return false;
+	}
+}
+
+/* Does the instruction end the path (nothing runs after it in sequence)? */
+static bool ends_path(const struct insn *i)
+{
+	switch (i->op) {
+	case 0xc2: case 0xc3: case 0xe9: case 0xeb: case 0xea: case 0xca: case 0xcb: case 0xcf:
+	case 0x10b:   /* UD2 */
+		return true;
+	case 0xff:
+		return (i->reg & 7) == 4 || (i->reg & 7) == 5;
+	default:
+		return false;
+	}
+}
+
+static bool has_rel_target(const struct insn *i)
+{
+	uint16_t op = i->op;
+	return (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) ||
+	       (op >= 0xe0 && op <= 0xe3) || op == 0xe8 || op == 0xe9 || op == 0xeb;
+}
+
+static int32_t alloc_slot(struct raw_cpu *r)
+{
+	if (r->npatch_free)
+		return r->patch_free[--r->npatch_free];
+	if (r->patch_next < RAW_PATCH_PAGES)
+		return r->patch_next++;
+	return -1;
+}
+
+/* Unmaps the page's executable mappings (they map what it was before). */
+static void unmap_exec(struct raw_cpu *r, struct code_page *cp)
+{
+	if (cp->nxlin > CODE_XLIN) {
+		r->need_flush = true;
+		return;
+	}
+	for (unsigned k = 0; k < cp->nxlin; k++) {
+		uint32_t lp = cp->xlin[k];
+		if ((r->pst[lp] & SP_X) && r->ppfn[lp] == cp->pfn)
+			raw_shadow_unmap(r, lp);
+	}
+	cp->nxlin = 0;
+}
+
+/* Makes the byte at off trap; false when patch memory is full. */
+static bool patch(struct raw_cpu *r, struct code_page *cp, unsigned off)
+{
+	if (cp->patched[off >> 3] & (1u << (off & 7)))
+		return true;
+	if (cp->copy < 0) {
+		int32_t slot = alloc_slot(r);
+		if (slot < 0) {
+			r->st.patch_full++;
+			cp->norun = true;
+			unmap_exec(r, cp);
+			return false;
+		}
+		const uint8_t *orig = gpa_ptr(&r->vm->mem, (uint64_t)cp->pfn << 12, 4096);
+		memcpy(r->patch_mem + ((uint64_t)slot << 12), orig, 4096);
+		cp->copy = slot;
+		unmap_exec(r, cp);
+	}
+	r->patch_mem[((uint64_t)cp->copy << 12) + off] = HLT;
+	cp->patched[off >> 3] |= (uint8_t)(1u << (off & 7));
+	cp->npatch++;
+	r->st.patches++;
+	return true;
+}
+
+static struct code_page *record(struct raw_cpu *r, uint64_t pfn)
+{
+	struct code_page *cp = r->code[pfn];
+	if (cp)
+		return cp;
+	cp = calloc(1, sizeof(*cp));
+	if (!cp)
+		return NULL;
+	cp->pfn = (uint32_t)pfn;
+	cp->copy = -1;
+	r->code[pfn] = cp;
+	r->st.scanned_pages++;
+	/* writes by REM or DMA must now reach raw_code_drop */
+	struct emu_vm *v = r->c->evm;
+	v->watch[pfn] = 1;
+	tlb_drop_write(r->c, pfn << 12);
+	if (r->wmapped[pfn]) {
+		/* writable mappings of it elsewhere would change code unseen */
+		for (uint32_t k = 0; k < r->nlist; k++) {
+			uint32_t lp = r->list[k];
+			if ((r->pst[lp] & (SP_MAPPED | SP_W)) == (SP_MAPPED | SP_W) && r->ppfn[lp] == pfn)
+				raw_shadow_unmap(r, lp);
+		}
+		r->wmapped[pfn] = 0;
+	}
+	return cp;
+}
+
+/* Up to 15 bytes of code at linear lin: from the page's original bytes,
+ * and from the next page when the instruction may cross into it. */
+static int fetch(struct raw_cpu *r, const uint8_t *page, uint32_t lin, uint8_t *buf)
+{
+	unsigned off = lin & 0xfff;
+	int n = 4096 - (int)off < 15 ? 4096 - (int)off : 15;
+	memcpy(buf, page + off, (size_t)n);
+	if (n == 15)
+		return n;
+	uint64_t gpa;
+	if (!paging_translate(r->c, (lin & ~0xfffu) + 4096u, ACC_X | (r->c->cpl == 3 ? ACC_USER : 0),
+			      &gpa, false))
+		return n;
+	const uint8_t *next = gpa_ptr(&r->vm->mem, gpa & ~0xfffull, 4096);
+	if (!next)
+		return n;
+	memcpy(buf + n, next, (size_t)(15 - n));
+	return 15;
+}
+
+static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry, int depth);
+
+/* A branch into another page that has already been scanned: follow it
+ * there too, since that page's mapping will not fault again. */
+static void follow_into(struct raw_cpu *r, uint32_t target, int depth)
+{
+	uint64_t gpa;
+	if (depth >= MAX_DEPTH ||
+	    !paging_translate(r->c, target, ACC_X | (r->c->cpl == 3 ? ACC_USER : 0), &gpa, false))
+		return;
+	uint64_t pfn = gpa >> 12;
+	if (pfn < r->npfn && r->code[pfn])
+		follow(r, r->code[pfn], target, depth + 1);
+}
+
+/* Scans from entry (a linear address in cp's page). False when a patch
+ * did not fit. */
+static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry, int depth)
+{
+	const uint8_t *page = gpa_ptr(&r->vm->mem, (uint64_t)cp->pfn << 12, 4096);
+	if (!page)
+		return false;
+	uint32_t base = entry & ~0xfffu;
+	uint16_t work[256];
+	int nwork = 0;
+	work[nwork++] = (uint16_t)(entry & 0xfff);
+	bool ok = true;
+	r->st.scans++;
+	while (nwork) {
+		unsigned off = work[--nwork];
+		for (;;) {
+			if (cp->scanned[off >> 3] & (1u << (off & 7)))
+				break;
+			cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
+			uint8_t buf[15];
+			int avail = fetch(r, page, base + off, buf);
+			struct insn i;
+			int len = decode_insn(&i, buf, avail, MODE_32);
+			if (len <= 0) {
+				/* undecodable here (or its bytes run into a page that is
+				 * not there yet): let it trap and REM decide */
+				ok &= patch(r, cp, off);
+				break;
+			}
+			if (raw_sensitive(&i))
+				ok &= patch(r, cp, off);
+			uint32_t next = base + off + (uint32_t)len;
+			if (has_rel_target(&i)) {
+				uint32_t t = next + (uint32_t)i.imm;
+				if (i.osize == 2)   /* 16-bit operand size truncates EIP */
+					t = (uint32_t)(r->c->s.seg[SEG_CS].base +
+						       ((t - r->c->s.seg[SEG_CS].base) & 0xffff));
+				if ((t & ~0xfffu) == base) {
+					if (nwork < (int)(sizeof(work) / sizeof(work[0])))
+						work[nwork++] = (uint16_t)(t & 0xfff);
+				} else {
+					follow_into(r, t, depth);
+				}
+			}
+			if (ends_path(&i) || (next & ~0xfffu) != base)
+				break;
+			off = next & 0xfff;
+		}
+	}
+	return ok;
+}
+
+struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin)
+{
+	if (pfn >= r->npfn)
+		return NULL;
+	struct code_page *cp = record(r, pfn);
+	if (!cp)
+		return NULL;
+	if (cp->norun || !follow(r, cp, lin, 0))
+		return NULL;   /* no room to patch: the page stays with REM */
+	return cp;
+}
+
+void raw_code_drop(struct raw_cpu *r, uint64_t pfn)
+{
+	struct code_page *cp = pfn < r->npfn ? r->code[pfn] : NULL;
+	if (!cp)
+		return;
+	unmap_exec(r, cp);
+	if (cp->copy >= 0)
+		r->patch_free[r->npatch_free++] = cp->copy;
+	r->code[pfn] = NULL;
+	r->c->evm->watch[pfn] = 0;
+	free(cp);
+	r->st.code_drops++;
+}
+
+void raw_scan_free(struct raw_cpu *r)
+{
+	if (!r->code)
+		return;
+	for (uint64_t p = 0; p < r->npfn; p++)
+		free(r->code[p]);
+	free(r->code);
+	r->code = NULL;
+}
