@@ -101,6 +101,8 @@ static void mark_code_page(struct emu_cpu *c, struct emu_vm *v, uint64_t pfn)
 	v->code_pfns[v->ncode++] = (uint32_t)pfn;
 	/* writes to this page must now take the slow path */
 	tlb_drop_write(c, pfn << 12);
+	if (v->code_added)
+		v->code_added(v->watch_opaque, pfn);
 }
 
 /* Fetches the bytes of one instruction that crosses into the next page. */

@@ -324,6 +324,9 @@ struct emu_vm {
 	 * entries make writes take the slow path, which calls watch_write. */
 	uint8_t *watch;
 	void (*watch_write)(void *opaque, uint64_t pfn);
+	/* ... and told when emu starts keeping blocks of a page, whose writes
+	 * it must then see */
+	void (*code_added)(void *opaque, uint64_t pfn);
 	void *watch_opaque;
 };
 

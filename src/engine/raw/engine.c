@@ -98,6 +98,12 @@ static void raw_watch_write(void *opaque, uint64_t pfn)
 	raw_code_drop(opaque, pfn);
 }
 
+static void raw_code_added(void *opaque, uint64_t pfn)
+{
+	if (opaque)
+		raw_revoke_write(opaque, pfn);
+}
+
 static int raw_vm_create(struct vm *vm, char *err, size_t n)
 {
 	if (engine_emu.vm_create(vm, err, n) != 0)
@@ -109,6 +115,7 @@ static int raw_vm_create(struct vm *vm, char *err, size_t n)
 		return -1;
 	}
 	v->watch_write = raw_watch_write;
+	v->code_added = raw_code_added;
 	/* the patch pages follow guest RAM in the memfd */
 	uint64_t end = (RAW_RAM_OFFSET + vm->mem.ram_size + 4095) & ~4095ull;
 	if (ftruncate(vm->mem.fd, (off_t)(end + (uint64_t)RAW_PATCH_PAGES * 4096)) != 0) {
@@ -153,7 +160,9 @@ static int raw_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 		goto fail;
 	r->code = calloc(r->npfn ? r->npfn : 1, sizeof(*r->code));
 	r->patch_free = calloc(RAW_PATCH_PAGES, sizeof(*r->patch_free));
-	if (!r->code || !r->patch_free) {
+	r->scanq.pool = calloc(RAW_PENDING, sizeof(*r->scanq.pool));
+	r->scanq.head = calloc(r->npfn ? r->npfn : 1, sizeof(*r->scanq.head));
+	if (!r->code || !r->patch_free || !r->scanq.pool || !r->scanq.head) {
 		snprintf(err, n, "out of memory for the code scanner");
 		goto fail;
 	}
@@ -192,6 +201,8 @@ static void raw_vcpu_destroy(struct vcpu *cpu)
 		if (r->patch_mem)
 			munmap(r->patch_mem, (size_t)RAW_PATCH_PAGES * 4096);
 		free(r->patch_free);
+		free(r->scanq.pool);
+		free(r->scanq.head);
 		emu_of(cpu)->outer = NULL;
 		emu_of(cpu)->rem_done = NULL;
 		free(r);
@@ -315,6 +326,7 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	memcpy(k->fx, &s->fpu, sizeof(k->fx));
 	uint64_t t1 = host_now_ns();
 	r->st.monitor_ns += t1 - t0;
+	if (getenv("RAW_DEBUG")) fprintf(stderr, "native eip %#x cpl %d ops %u descs %u\n", k->regs.eip, c->cpl, k->nops, k->ndescs);
 	int rc = raw_stub_exchange(r, true);
 	uint64_t t2 = host_now_ns();
 	r->st.native_ns += t2 - t1;
@@ -457,10 +469,11 @@ static void raw_print_stats(struct vm *vm, int fd)
 			dprintf(fd, "    %-26s %10llu  %.2f us each in popek\n", kind_name[k],
 				(unsigned long long)t->traps[k],
 				(double)t->trap_ns[k] / 1e3 / (double)t->traps[k]);
-	dprintf(fd, "  code scanner            %llu pages scanned (%llu scans), %llu patches, %llu drops%s\n",
+	dprintf(fd, "  code scanner            %llu pages scanned (%llu scans), %llu patches, %llu drops, "
+		"%llu entries not followed%s\n",
 		(unsigned long long)t->scanned_pages, (unsigned long long)t->scans,
 		(unsigned long long)t->patches, (unsigned long long)t->code_drops,
-		t->patch_full ? ", patch memory FULL" : "");
+		(unsigned long long)t->entries_lost, t->patch_full ? ", patch memory FULL" : "");
 	dprintf(fd, "  shadow paging           %llu pages mapped, %llu flushes, %llu CR3 switches, "
 		"%llu INVLPG, %llu CPL-class switches\n",
 		(unsigned long long)t->maps, (unsigned long long)t->flushes,

@@ -63,6 +63,19 @@ enum raw_trap_kind {
 	RT_KINDS
 };
 
+/* Entries the scanner still has to follow: a queue for one scan, and,
+ * per guest page that has not run yet, the branch targets seen into it. */
+struct raw_entry { uint32_t pfn, lin; };
+#define RAW_SCANQ   4096
+#define RAW_PENDING 65536
+struct raw_scanq {
+	struct raw_entry item[RAW_SCANQ];
+	uint32_t n;
+	struct { struct raw_entry e; uint32_t next; } *pool;   /* RAW_PENDING */
+	uint32_t npool;
+	uint32_t *head;              /* per guest pfn: pool index + 1, 0 none */
+};
+
 #define RAW_TOP 64
 struct raw_site { uint32_t lin; uint32_t count; uint8_t kind; };
 
@@ -71,7 +84,7 @@ struct raw_stats {
 	uint64_t trap_ns[RT_KINDS];
 	uint64_t native_ns, rem_ns, monitor_ns;
 	uint64_t native_runs, rem_runs;
-	uint64_t scanned_pages, scans, patches, patch_full, code_drops;
+	uint64_t scanned_pages, scans, patches, patch_full, code_drops, entries_lost;
 	uint64_t flushes, class_switches, cr3_switches, invlpgs, maps;
 	uint64_t kicks;
 	struct raw_site sites[RAW_TOP * 4];
@@ -104,6 +117,7 @@ struct raw_cpu {
 	bool ldt_valid[6];
 	/* scanner */
 	struct code_page **code;     /* per guest pfn */
+	struct raw_scanq scanq;
 	uint64_t npfn;
 	/* control */
 	bool in_rem;                 /* the last exit came from REM: resume there */
@@ -140,6 +154,9 @@ uint64_t raw_gpa_offset(struct raw_cpu *r, uint64_t gpa);
  * CS): returns the record, or NULL when the page cannot run natively. */
 struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin);
 void raw_code_drop(struct raw_cpu *r, uint64_t pfn);
+/* Unmaps every writable native mapping of guest page pfn: it holds code
+ * (scanned, or decoded by REM) whose writes popek must see. */
+void raw_revoke_write(struct raw_cpu *r, uint64_t pfn);
 void raw_scan_free(struct raw_cpu *r);
 /* Is this decoded 32-bit instruction one that must not run at ring 3? */
 bool raw_sensitive(const struct insn *i);

@@ -28,7 +28,6 @@
 #include "vm.h"
 
 #define HLT 0xf4
-#define MAX_DEPTH 3
 
 bool raw_sensitive(const struct insn *i)
 {
@@ -120,10 +119,24 @@ static bool patch(struct raw_cpu *r, struct code_page *cp, unsigned off)
 		unmap_exec(r, cp);
 	}
 	r->patch_mem[((uint64_t)cp->copy << 12) + off] = HLT;
+	if (getenv("RAW_DEBUG")) fprintf(stderr, "patch pfn %#x off %#x\n", cp->pfn, off);
 	cp->patched[off >> 3] |= (uint8_t)(1u << (off & 7));
 	cp->npatch++;
 	r->st.patches++;
 	return true;
+}
+
+void raw_revoke_write(struct raw_cpu *r, uint64_t pfn)
+{
+	if (pfn >= r->npfn || !r->wmapped[pfn])
+		return;
+	/* writable native mappings of a code page would change code unseen */
+	for (uint32_t k = 0; k < r->nlist; k++) {
+		uint32_t lp = r->list[k];
+		if ((r->pst[lp] & (SP_MAPPED | SP_W)) == (SP_MAPPED | SP_W) && r->ppfn[lp] == pfn)
+			raw_shadow_unmap(r, lp);
+	}
+	r->wmapped[pfn] = 0;
 }
 
 static struct code_page *record(struct raw_cpu *r, uint64_t pfn)
@@ -142,15 +155,7 @@ static struct code_page *record(struct raw_cpu *r, uint64_t pfn)
 	struct emu_vm *v = r->c->evm;
 	v->watch[pfn] = 1;
 	tlb_drop_write(r->c, pfn << 12);
-	if (r->wmapped[pfn]) {
-		/* writable mappings of it elsewhere would change code unseen */
-		for (uint32_t k = 0; k < r->nlist; k++) {
-			uint32_t lp = r->list[k];
-			if ((r->pst[lp] & (SP_MAPPED | SP_W)) == (SP_MAPPED | SP_W) && r->ppfn[lp] == pfn)
-				raw_shadow_unmap(r, lp);
-		}
-		r->wmapped[pfn] = 0;
-	}
+	raw_revoke_write(r, pfn);
 	return cp;
 }
 
@@ -174,50 +179,86 @@ static int fetch(struct raw_cpu *r, const uint8_t *page, uint32_t lin, uint8_t *
 	return 15;
 }
 
-static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry, int depth);
-
-/* A branch into another page that has already been scanned: follow it
- * there too, since that page's mapping will not fault again. */
-static void follow_into(struct raw_cpu *r, uint32_t target, int depth)
+/* A direct branch into another page: scanned there too, now if that
+ * page has run before (its mapping will not fault again), else whenever
+ * a scan of it starts afresh (the branch is kept with the page). */
+static void branch_out(struct raw_cpu *r, uint32_t target)
 {
 	uint64_t gpa;
-	if (depth >= MAX_DEPTH ||
-	    !paging_translate(r->c, target, ACC_X | (r->c->cpl == 3 ? ACC_USER : 0), &gpa, false))
+	if (!paging_translate(r->c, target, ACC_X | (r->c->cpl == 3 ? ACC_USER : 0), &gpa, false))
 		return;
 	uint64_t pfn = gpa >> 12;
-	if (pfn < r->npfn && r->code[pfn])
-		follow(r, r->code[pfn], target, depth + 1);
+	if (pfn >= r->npfn)
+		return;
+	struct raw_scanq *q = &r->scanq;
+	if (r->code[pfn]) {
+		if (q->n < RAW_SCANQ)
+			q->item[q->n++] = (struct raw_entry){ (uint32_t)pfn, target };
+		else
+			r->st.entries_lost++;
+	}
+	for (uint32_t k = q->head[pfn]; k; k = q->pool[k - 1].next)
+		if (q->pool[k - 1].e.lin == target)
+			return;
+	if (q->npool == RAW_PENDING) {
+		r->st.entries_lost++;
+		return;
+	}
+	uint32_t k = q->npool++;
+	q->pool[k].e = (struct raw_entry){ (uint32_t)pfn, target };
+	q->pool[k].next = q->head[pfn];
+	q->head[pfn] = k + 1;
+}
+
+/* A work item: an offset in the page, and whether control flow is known
+ * to reach it (an entry or a branch target) or it only follows code that
+ * cannot fall through (the next function, after a RET or JMP): compiled
+ * code lays functions out back to back, and indirect calls reach them
+ * without passing through popek. */
+struct work {
+	uint16_t off;
+	bool spec;
+};
+
+static bool is_padding(uint8_t b)
+{
+	return b == 0x90 || b == 0xcc;
 }
 
 /* Scans from entry (a linear address in cp's page). False when a patch
  * did not fit. */
-static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry, int depth)
+static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 {
 	const uint8_t *page = gpa_ptr(&r->vm->mem, (uint64_t)cp->pfn << 12, 4096);
 	if (!page)
 		return false;
 	uint32_t base = entry & ~0xfffu;
-	uint16_t work[256];
+	struct work work[256];
 	int nwork = 0;
-	work[nwork++] = (uint16_t)(entry & 0xfff);
+	work[nwork++] = (struct work){ (uint16_t)(entry & 0xfff), false };
 	bool ok = true;
 	r->st.scans++;
 	while (nwork) {
-		unsigned off = work[--nwork];
+		unsigned off = work[--nwork].off;
+		bool spec = work[nwork].spec;
 		for (;;) {
 			if (cp->scanned[off >> 3] & (1u << (off & 7)))
 				break;
-			cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
 			uint8_t buf[15];
 			int avail = fetch(r, page, base + off, buf);
 			struct insn i;
 			int len = decode_insn(&i, buf, avail, MODE_32);
 			if (len <= 0) {
 				/* undecodable here (or its bytes run into a page that is
-				 * not there yet): let it trap and REM decide */
-				ok &= patch(r, cp, off);
+				 * not there yet): on a known path, let it trap and REM
+				 * decide; after a path's end it is likely data */
+				if (!spec) {
+					cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
+					ok &= patch(r, cp, off);
+				}
 				break;
 			}
+			cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
 			if (raw_sensitive(&i))
 				ok &= patch(r, cp, off);
 			uint32_t next = base + off + (uint32_t)len;
@@ -228,14 +269,26 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry, int 
 						       ((t - r->c->s.seg[SEG_CS].base) & 0xffff));
 				if ((t & ~0xfffu) == base) {
 					if (nwork < (int)(sizeof(work) / sizeof(work[0])))
-						work[nwork++] = (uint16_t)(t & 0xfff);
-				} else {
-					follow_into(r, t, depth);
+						work[nwork++] = (struct work){ (uint16_t)(t & 0xfff), spec };
+				} else if (!spec) {
+					branch_out(r, t);
 				}
 			}
-			if (ends_path(&i) || (next & ~0xfffu) != base)
+			if ((next & ~0xfffu) != base)
 				break;
 			off = next & 0xfff;
+			if (ends_path(&i)) {
+				/* the next function, if this looks like one: compilers
+				 * pad and align functions (rather than scanning bytes
+				 * that are data, or code for another mode, whose patches
+				 * a native read of the page would see) */
+				unsigned end = off;
+				while (off < 4096 && is_padding(page[off]))
+					off++;
+				if (off >= 4096 || (off == end && (off & 15)))
+					break;
+				spec = true;
+			}
 		}
 	}
 	return ok;
@@ -245,10 +298,27 @@ struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin)
 {
 	if (pfn >= r->npfn)
 		return NULL;
+	bool fresh = !r->code[pfn];
 	struct code_page *cp = record(r, pfn);
 	if (!cp)
 		return NULL;
-	if (cp->norun || !follow(r, cp, lin, 0))
+	struct raw_scanq *q = &r->scanq;
+	q->n = 0;
+	q->item[q->n++] = (struct raw_entry){ (uint32_t)pfn, lin };
+	if (fresh) {
+		/* branches seen earlier into this page, from code that may run
+		 * them natively now (kept: the page may be dropped and come back) */
+		for (uint32_t k = q->head[pfn]; k && q->n < RAW_SCANQ; k = q->pool[k - 1].next)
+			q->item[q->n++] = q->pool[k - 1].e;
+	}
+	bool ok = true;
+	while (q->n) {
+		struct raw_entry e = q->item[--q->n];
+		struct code_page *t = r->code[e.pfn];
+		if (t && !t->norun)
+			ok &= follow(r, t, e.lin) || t != cp;
+	}
+	if (cp->norun || !ok)
 		return NULL;   /* no room to patch: the page stays with REM */
 	return cp;
 }

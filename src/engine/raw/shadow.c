@@ -75,6 +75,7 @@ int raw_queue_op(struct raw_cpu *r, uint32_t kind, uint32_t lin, uint64_t len, u
 			return -1;
 		}
 	}
+	if (getenv("RAW_DEBUG")) fprintf(stderr, "op %u lin %#x len %#llx prot %u off %#llx\n", kind, lin, (unsigned long long)len, prot, (unsigned long long)offset);
 	struct raw_op *o = &k->ops[k->nops++];
 	o->kind = kind;
 	o->lin = lin;
@@ -215,6 +216,9 @@ int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 	} else if (write) {
 		if (r->code[pfn])
 			raw_code_drop(r, pfn);   /* writes drop scans */
+		struct emu_vm *v = c->evm;
+		if (v->page_blocks[pfn])     /* ... and REM's decoded blocks */
+			block_invalidate_page(v, pfn, NULL);
 		prot = RAW_PROT_R | RAW_PROT_W;
 		flags |= SP_W;
 		r->wmapped[pfn] = 1;
