@@ -6,7 +6,10 @@
  * sensitive but would not trap at ring 3: PUSHF/POPF, segment register
  * moves and pushes, far transfers, IRET, SGDT/SIDT/SLDT/SMSW/STR (this
  * host's UMIP emulation would answer them with dummies), LAR/LSL/VERR/
- * VERW, CPUID, SYSENTER/SYSCALL. Their first byte becomes HLT (0xf4)
+ * VERW, CPUID, SYSENTER/SYSCALL; and every indirect CALL and JMP, so
+ * that control never reaches code no scan has seen without passing
+ * through popek (a near RET returns behind a scanned CALL). Their first
+ * byte becomes HLT (0xf4)
  * in a private copy of the page (patch memory), which the stub maps
  * instead of the page: at ring 3 HLT raises #GP, so the instruction
  * reaches REM, which reads the original bytes from guest RAM and runs the
@@ -17,9 +20,10 @@
  * through emu's watch, or DMA) drops its record and copy; the page is
  * scanned again when it next runs. Each later entry into a scanned page
  * that passes through popek (after REM, an interrupt, a fault) is scanned
- * from that entry before the guest runs again. An indirect jump in native
- * code into bytes no scan reached is the limit of this method, as it was
- * for CSAM. */
+ * from that entry before the guest runs again. What is left uncovered:
+ * a RET to an address no CALL pushed, and a native read of a patched
+ * page, which sees the trapping bytes (as under VirtualBox's CSAM/PATM;
+ * without protection keys x86 has no execute-only pages). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +52,8 @@ bool raw_sensitive(const struct insn *i)
 		return true;
 	case 0x100:                      /* SLDT, STR, LLDT, LTR, VERR, VERW */
 		return reg <= 5;
-	case 0xff:                       /* CALL/JMP far through memory */
-		return reg == 3 || reg == 5;
+	case 0xff:   /* CALL/JMP through a register or memory, near and far */
+		return reg >= 2 && reg <= 5;
 	default:
 		return false;
 	}
@@ -210,21 +214,6 @@ static void branch_out(struct raw_cpu *r, uint32_t target)
 	q->head[pfn] = k + 1;
 }
 
-/* A work item: an offset in the page, and whether control flow is known
- * to reach it (an entry or a branch target) or it only follows code that
- * cannot fall through (the next function, after a RET or JMP): compiled
- * code lays functions out back to back, and indirect calls reach them
- * without passing through popek. */
-struct work {
-	uint16_t off;
-	bool spec;
-};
-
-static bool is_padding(uint8_t b)
-{
-	return b == 0x90 || b == 0xcc;
-}
-
 /* Scans from entry (a linear address in cp's page). False when a patch
  * did not fit. */
 static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
@@ -233,14 +222,13 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 	if (!page)
 		return false;
 	uint32_t base = entry & ~0xfffu;
-	struct work work[256];
+	uint16_t work[256];
 	int nwork = 0;
-	work[nwork++] = (struct work){ (uint16_t)(entry & 0xfff), false };
+	work[nwork++] = (uint16_t)(entry & 0xfff);
 	bool ok = true;
 	r->st.scans++;
 	while (nwork) {
-		unsigned off = work[--nwork].off;
-		bool spec = work[nwork].spec;
+		unsigned off = work[--nwork];
 		for (;;) {
 			if (cp->scanned[off >> 3] & (1u << (off & 7)))
 				break;
@@ -250,12 +238,9 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 			int len = decode_insn(&i, buf, avail, MODE_32);
 			if (len <= 0) {
 				/* undecodable here (or its bytes run into a page that is
-				 * not there yet): on a known path, let it trap and REM
-				 * decide; after a path's end it is likely data */
-				if (!spec) {
-					cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
-					ok &= patch(r, cp, off);
-				}
+				 * not there yet): let it trap and REM decide */
+				cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
+				ok &= patch(r, cp, off);
 				break;
 			}
 			cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
@@ -269,26 +254,16 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 						       ((t - r->c->s.seg[SEG_CS].base) & 0xffff));
 				if ((t & ~0xfffu) == base) {
 					if (nwork < (int)(sizeof(work) / sizeof(work[0])))
-						work[nwork++] = (struct work){ (uint16_t)(t & 0xfff), spec };
-				} else if (!spec) {
+						work[nwork++] = (uint16_t)(t & 0xfff);
+				} else {
 					branch_out(r, t);
 				}
 			}
 			if ((next & ~0xfffu) != base)
 				break;
 			off = next & 0xfff;
-			if (ends_path(&i)) {
-				/* the next function, if this looks like one: compilers
-				 * pad and align functions (rather than scanning bytes
-				 * that are data, or code for another mode, whose patches
-				 * a native read of the page would see) */
-				unsigned end = off;
-				while (off < 4096 && is_padding(page[off]))
-					off++;
-				if (off >= 4096 || (off == end && (off & 15)))
-					break;
-				spec = true;
-			}
+			if (ends_path(&i))
+				break;
 		}
 	}
 	return ok;
