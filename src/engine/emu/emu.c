@@ -323,7 +323,7 @@ static void run_block(struct emu_cpu *c, struct block *b)
 		single_step(c, b, shadow);
 		return;
 	}
-	if (!shadow && b->valid) {
+	if (!shadow && b->valid && !c->rem_single) {
 		if (!b->jit_tried && c->evm->jit_after && ++b->runs >= c->evm->jit_after)
 			jit_compile(c, b);
 		if (b->jit) {
@@ -338,7 +338,7 @@ static void run_block(struct emu_cpu *c, struct block *b)
 			}
 		}
 	}
-	int n = shadow ? 1 : b->n;
+	int n = shadow || c->rem_single ? 1 : b->n;
 	const struct insn *i = b->insn;
 	/* an instruction that changes the mode or CS ends the block */
 	const uint64_t ip_mask = c->code64 ? ~0ull : c->s.seg[SEG_CS].db ? 0xffffffffull : 0xffff;

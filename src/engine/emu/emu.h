@@ -287,6 +287,7 @@ struct emu_cpu {
 	void *outer;
 	bool (*rem_done)(struct emu_cpu *c);
 	bool rem_left;
+	bool rem_single;           /* one instruction per block, no translation */
 	uint64_t rem_icount;
 #define REM_INVAL 8
 	uint64_t rem_inval[REM_INVAL];

@@ -413,6 +413,10 @@ static int raw_run(struct vcpu *cpu, struct vm_exit *e)
 			uint64_t t = host_now_ns();
 			c->rem_icount = c->icount;
 			c->rem_left = false;
+			/* from native-able code, one instruction at a time: a CALL
+			 * run by REM must not leave a return address no scan has
+			 * seen (its RET runs natively) */
+			c->rem_single = native_ok(c);
 			int rc = engine_emu.run(cpu, e);
 			r->st.rem_ns += host_now_ns() - t;
 			r->st.rem_runs++;

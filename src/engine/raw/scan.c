@@ -80,6 +80,16 @@ static bool has_rel_target(const struct insn *i)
 	       (op >= 0xe0 && op <= 0xe3) || op == 0xe8 || op == 0xe9 || op == 0xeb;
 }
 
+/* MOV mem, imm32 and PUSH imm32: a label's address stored for later (a
+ * recovery point, a return address, a callback). MOV reg, imm32 is left
+ * out: it is as often a pointer to bytes the code is about to copy. */
+static bool address_taken(const struct insn *i)
+{
+	if (i->osize != 4)
+		return false;
+	return i->op == 0x68 || (i->op == 0xc7 && (i->reg & 7) == 0 && i->mod != 3);
+}
+
 static int32_t alloc_slot(struct raw_cpu *r)
 {
 	if (r->npatch_free)
@@ -262,6 +272,17 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 			if ((next & ~0xfffu) != base)
 				break;
 			off = next & 0xfff;
+			if (address_taken(&i)) {
+				/* a code address in an immediate (a recovery label, a
+				 * callback): a RET may return there without popek */
+				uint32_t t = (uint32_t)(r->c->s.seg[SEG_CS].base + (uint32_t)i.imm);
+				if ((t & ~0xfffu) == base) {
+					if (nwork < (int)(sizeof(work) / sizeof(work[0])))
+						work[nwork++] = (uint16_t)(t & 0xfff);
+				} else {
+					branch_out(r, t);
+				}
+			}
 			if (ends_path(&i))
 				break;
 		}
