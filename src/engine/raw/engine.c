@@ -56,11 +56,18 @@ static int raw_available(char *why, size_t n)
 #endif
 }
 
+/* 32-bit protected mode: code raw runs natively, once nothing else is in
+ * the way (below). */
+static bool native_mode(const struct emu_cpu *c)
+{
+	return c->pe && !c->v86 && !c->long_mode && c->s.seg[SEG_CS].db;
+}
+
 /* Can the virtual CPU's state run natively at ring 3? */
 static bool native_ok(const struct emu_cpu *c)
 {
 	const struct cpu_state *s = &c->s;
-	if (!c->pe || c->v86 || c->long_mode)
+	if (!native_mode(c))
 		return false;
 	if (s->rflags & (RFLAGS_TF | RFLAGS_VM))
 		return false;
@@ -416,7 +423,7 @@ static int raw_run(struct vcpu *cpu, struct vm_exit *e)
 			/* from native-able code, one instruction at a time: a CALL
 			 * run by REM must not leave a return address no scan has
 			 * seen (its RET runs natively) */
-			c->rem_single = native_ok(c);
+			c->rem_single = native_mode(c);
 			int rc = engine_emu.run(cpu, e);
 			r->st.rem_ns += host_now_ns() - t;
 			r->st.rem_runs++;

@@ -237,6 +237,7 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 	work[nwork++] = (uint16_t)(entry & 0xfff);
 	bool ok = true;
 	r->st.scans++;
+	if (getenv("RAW_DEBUG")) fprintf(stderr, "scan %#x\n", entry);
 	while (nwork) {
 		unsigned off = work[--nwork];
 		for (;;) {
@@ -269,9 +270,6 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 					branch_out(r, t);
 				}
 			}
-			if ((next & ~0xfffu) != base)
-				break;
-			off = next & 0xfff;
 			if (address_taken(&i)) {
 				/* a code address in an immediate (a recovery label, a
 				 * callback): a RET may return there without popek */
@@ -285,6 +283,11 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 			}
 			if (ends_path(&i))
 				break;
+			if ((next & ~0xfffu) != base) {
+				branch_out(r, next);   /* runs on into the next page */
+				break;
+			}
+			off = next & 0xfff;
 		}
 	}
 	return ok;
