@@ -62,6 +62,9 @@ struct raw_ctrl {
 	/* futex words: popek bumps cmd_seq, the stub done_seq */
 	uint32_t cmd_seq;
 	uint32_t done_seq;
+	/* each side spins a while before it sleeps on its futex, and says
+	 * when it sleeps, so that the other side wakes it only then */
+	uint32_t stub_sleeps, popek_sleeps;
 	/* command: apply ops and descs, then run the guest (run) or just
 	 * report RAW_STOP_NONE; exit_now ends the stub */
 	uint32_t run;

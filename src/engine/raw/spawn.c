@@ -20,6 +20,8 @@
 
 extern const uint8_t raw_stub_image[], raw_stub_image_end[];
 
+#define RAW_SPIN 20000   /* pause loops before sleeping: some tens of microseconds */
+
 static long futex(uint32_t *w, int op, uint32_t val, const struct timespec *t)
 {
 	return syscall(SYS_futex, w, op, val, t, NULL, 0);
@@ -130,10 +132,20 @@ static int wait_report(struct raw_cpu *r, uint32_t done, bool run)
 	struct raw_ctrl *k = r->ctrl;
 	bool signalled = false;
 	struct timespec slice = { 0, 1000000 };   /* interrupt latency while native */
-	for (;;) {
+	/* most traps come back within microseconds: spin before sleeping */
+	for (int n = 0; n < RAW_SPIN; n++) {
 		if (__atomic_load_n(&k->done_seq, __ATOMIC_ACQUIRE) != done)
 			return 0;
+		__builtin_ia32_pause();
+	}
+	for (;;) {
+		__atomic_store_n(&k->popek_sleeps, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&k->done_seq, __ATOMIC_SEQ_CST) != done) {
+			k->popek_sleeps = 0;
+			return 0;
+		}
 		long rc = futex(&k->done_seq, FUTEX_WAIT, done, &slice);
+		k->popek_sleeps = 0;
 		if (rc != 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
 			snprintf(r->why, sizeof(r->why), "futex: %s", strerror(errno));
 			return -1;
@@ -159,8 +171,9 @@ int raw_stub_exchange(struct raw_cpu *r, bool run)
 	uint32_t done = __atomic_load_n(&k->done_seq, __ATOMIC_ACQUIRE);
 	k->run = run;
 	k->stop = RAW_STOP_NONE;
-	__atomic_add_fetch(&k->cmd_seq, 1, __ATOMIC_RELEASE);
-	futex(&k->cmd_seq, FUTEX_WAKE, 1, NULL);
+	__atomic_add_fetch(&k->cmd_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&k->stub_sleeps, __ATOMIC_SEQ_CST))
+		futex(&k->cmd_seq, FUTEX_WAKE, 1, NULL);
 	return wait_report(r, done, run);
 }
 

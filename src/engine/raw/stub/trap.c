@@ -10,6 +10,7 @@
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
 #define XSTATE_MAGIC1 0x46505853u
+#define SPIN 20000   /* pause loops: some tens of microseconds */
 
 static struct raw_ctrl *const ctrl = (struct raw_ctrl *)RAW_CTRL_ADDR;
 static int started;
@@ -131,10 +132,20 @@ static int apply_ops(void)
 static void report_and_wait(void)
 {
 	uint32_t seen = __atomic_load_n(&ctrl->cmd_seq, __ATOMIC_ACQUIRE);
-	__atomic_add_fetch(&ctrl->done_seq, 1, __ATOMIC_RELEASE);
-	sys6(NR_futex, (long)&ctrl->done_seq, FUTEX_WAKE, 1, 0, 0, 0);
-	while (__atomic_load_n(&ctrl->cmd_seq, __ATOMIC_ACQUIRE) == seen)
+	__atomic_add_fetch(&ctrl->done_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ctrl->popek_sleeps, __ATOMIC_SEQ_CST))
+		sys6(NR_futex, (long)&ctrl->done_seq, FUTEX_WAKE, 1, 0, 0, 0);
+	/* popek usually answers within microseconds: spin before sleeping
+	 * (a sleep and a cross-CPU wake-up cost tens of them here) */
+	for (int k = 0; k < SPIN; k++) {
+		if (__atomic_load_n(&ctrl->cmd_seq, __ATOMIC_ACQUIRE) != seen)
+			return;
+		__builtin_ia32_pause();
+	}
+	__atomic_store_n(&ctrl->stub_sleeps, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&ctrl->cmd_seq, __ATOMIC_SEQ_CST) == seen)
 		sys6(NR_futex, (long)&ctrl->cmd_seq, FUTEX_WAIT, seen, 0, 0, 0);
+	__atomic_store_n(&ctrl->stub_sleeps, 0, __ATOMIC_RELAXED);
 }
 
 void stub_trap(int sig, struct k_siginfo *si, struct k_ucontext *uc)
