@@ -333,7 +333,6 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	memcpy(k->fx, &s->fpu, sizeof(k->fx));
 	uint64_t t1 = host_now_ns();
 	r->st.monitor_ns += t1 - t0;
-	if (getenv("RAW_DEBUG")) fprintf(stderr, "native eip %#x esp %#x if %d\n", k->regs.eip, k->regs.gpr[4], (int)(s->rflags >> 9) & 1);
 	int rc = raw_stub_exchange(r, true);
 	uint64_t t2 = host_now_ns();
 	r->st.native_ns += t2 - t1;

@@ -133,7 +133,6 @@ static bool patch(struct raw_cpu *r, struct code_page *cp, unsigned off)
 		unmap_exec(r, cp);
 	}
 	r->patch_mem[((uint64_t)cp->copy << 12) + off] = HLT;
-	if (getenv("RAW_DEBUG")) fprintf(stderr, "patch pfn %#x off %#x\n", cp->pfn, off);
 	cp->patched[off >> 3] |= (uint8_t)(1u << (off & 7));
 	cp->npatch++;
 	r->st.patches++;
@@ -237,7 +236,6 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 	work[nwork++] = (uint16_t)(entry & 0xfff);
 	bool ok = true;
 	r->st.scans++;
-	if (getenv("RAW_DEBUG")) fprintf(stderr, "scan %#x\n", entry);
 	while (nwork) {
 		unsigned off = work[--nwork];
 		for (;;) {

@@ -75,7 +75,6 @@ int raw_queue_op(struct raw_cpu *r, uint32_t kind, uint32_t lin, uint64_t len, u
 			return -1;
 		}
 	}
-	if (getenv("RAW_DEBUG")) fprintf(stderr, "op %u lin %#x len %#llx prot %u off %#llx\n", kind, lin, (unsigned long long)len, prot, (unsigned long long)offset);
 	struct raw_op *o = &k->ops[k->nops++];
 	o->kind = kind;
 	o->lin = lin;
@@ -214,6 +213,9 @@ int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 		prot = RAW_PROT_R | RAW_PROT_X;
 		flags |= SP_X;
 	} else if (write) {
+		uint32_t ip_lp = (uint32_t)((c->s.seg[SEG_CS].base + c->s.rip) & 0xffffffffu) >> 12;
+		if ((r->pst[ip_lp] & SP_X) && r->ppfn[ip_lp] == pfn)
+			return 0;   /* code writing its own page: REM, or W and X would take turns forever */
 		if (r->code[pfn])
 			raw_code_drop(r, pfn);   /* writes drop scans */
 		struct emu_vm *v = c->evm;
