@@ -52,7 +52,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!guest_mem_size_ok(o.ram_size, err, sizeof(err)))
 		return fail_input(err);
-	const struct engine *engine = engine_select(o.engine, err, sizeof(err));
+	const struct engine *engine = engine_select_guest(o.engine, o.boot.kernel, o.ncpus,
+							  o.deterministic, err, sizeof(err));
 	if (!engine) {
 		fprintf(stderr, "popek: %s\n", err);
 		return STATUS_HOST_ERROR;

@@ -1,5 +1,6 @@
 /* Which engine runs a guest. "auto" follows what the host offers: hardware
- * virtualization when the CPU has it, else the software CPU. */
+ * virtualization when the CPU has it, else ring deprivileging (raw) for a
+ * 32-bit guest on one vCPU, else the software CPU. */
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,35 @@ int host_has_hw_virt(void)
 			found = strstr(line, " vmx") || strstr(line, " svm");
 	fclose(f);
 	return found;
+}
+
+/* A kernel image whose code starts 32-bit: an ELF32 (multiboot) or a flat
+ * binary. Linux bzImages load through their 64-bit entry. */
+static bool kernel_is_32bit(const char *path)
+{
+	unsigned char h[0x210];
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	if (!f)
+		return false;
+	size_t got = fread(h, 1, sizeof(h), f);
+	fclose(f);
+	if (got >= 5 && memcmp(h, "\177ELF", 4) == 0)
+		return h[4] == 1;
+	if (got >= 0x206 && memcmp(h + 0x202, "HdrS", 4) == 0)
+		return false;
+	return got > 0;
+}
+
+const struct engine *engine_select_guest(const char *name, const char *kernel, int ncpus,
+					 bool deterministic, char *why, size_t n)
+{
+	if (strcmp(name, "auto") == 0 && !deterministic && ncpus == 1 && kernel_is_32bit(kernel) &&
+	    !host_has_hw_virt()) {
+		char rwhy[256];
+		if (engine_raw.available(rwhy, sizeof(rwhy)) == 0)
+			return &engine_raw;
+	}
+	return engine_select(name, why, n);
 }
 
 const struct engine *engine_select(const char *name, char *why, size_t n)
