@@ -344,9 +344,8 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	case RAW_STOP_KICKED:
 		break;
 	case RAW_STOP_ESCAPE:
-		return internal(e, r, "raw: sandbox violation: guest code left 32-bit compatibility mode "
-				"(64-bit code at %#llx trapped); the stub was stopped",
-				(unsigned long long)k->addr);
+		return internal(e, r, "raw: sandbox violation: guest code left compatibility mode "
+				"(64-bit code at %#llx)", (unsigned long long)k->addr);
 	case RAW_STOP_OPFAIL:
 		return internal(e, r, "raw: the stub could not apply op %d: %s", k->op_index,
 				strerror(k->op_errno));

@@ -20,6 +20,7 @@
 
 extern const uint8_t raw_stub_image[], raw_stub_image_end[];
 
+#define WATCH_SLICES 20   /* of 1 ms */
 #define RAW_SPIN 20000   /* pause loops before sleeping: some tens of microseconds */
 
 static long futex(uint32_t *w, int op, uint32_t val, const struct timespec *t)
@@ -37,13 +38,13 @@ static void reap(struct raw_cpu *r)
 		return;
 	r->dead = true;
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
-		snprintf(r->why, sizeof(r->why), "sandbox violation: guest code made a host "
-			 "system call and the stub's seccomp filter killed it");
+		snprintf(r->why, sizeof(r->why), "raw: sandbox violation: guest code made a host "
+			 "system call; seccomp killed the stub");
 	else if (WIFSIGNALED(st))
-		snprintf(r->why, sizeof(r->why), "the stub process died of signal %d (%s)",
+		snprintf(r->why, sizeof(r->why), "raw: the stub process died of signal %d (%s)",
 			 WTERMSIG(st), strsignal(WTERMSIG(st)));
 	else
-		snprintf(r->why, sizeof(r->why), "the stub process exited with status %d%s",
+		snprintf(r->why, sizeof(r->why), "raw: the stub process exited with status %d%s",
 			 WEXITSTATUS(st), WEXITSTATUS(st) >= 120 ? " (it could not set itself up)" : "");
 }
 
@@ -131,6 +132,7 @@ static int wait_report(struct raw_cpu *r, uint32_t done, bool run)
 {
 	struct raw_ctrl *k = r->ctrl;
 	bool signalled = false;
+	unsigned slices = 0;
 	struct timespec slice = { 0, 1000000 };   /* interrupt latency while native */
 	/* most traps come back within microseconds: spin before sleeping */
 	for (int n = 0; n < RAW_SPIN; n++) {
@@ -155,7 +157,9 @@ static int wait_report(struct raw_cpu *r, uint32_t done, bool run)
 		reap(r);
 		if (r->dead)
 			return -1;
-		if (run && !signalled && want_interrupt(r)) {
+		/* a look every WATCH_SLICES even when nothing is due: guest code
+		 * that left compatibility mode and spins would not trap otherwise */
+		if (run && !signalled && (want_interrupt(r) || ++slices % WATCH_SLICES == 0)) {
 			kill(r->pid, SIGUSR1);
 			signalled = true;
 			r->st.kicks++;
