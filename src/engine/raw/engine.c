@@ -97,7 +97,10 @@ static bool events_due(struct emu_cpu *c)
 
 static bool rem_done(struct emu_cpu *c)
 {
-	return native_ok(c) && !events_due(c);
+	/* one instruction at a time only where native code may follow: REM
+	 * that ran into long mode or real mode translates again */
+	c->rem_single = native_mode(c);
+	return c->rem_single && native_ok(c) && !events_due(c);
 }
 
 static void raw_watch_write(void *opaque, uint64_t pfn)

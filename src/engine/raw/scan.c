@@ -90,6 +90,47 @@ static bool address_taken(const struct insn *i)
 	return i->op == 0x68 || (i->op == 0xc7 && (i->reg & 7) == 0 && i->mod != 3);
 }
 
+/* JMP *table(,%reg,4): a compiler's switch through a table of code
+ * addresses (in read-only data). */
+static bool jump_table(const struct insn *i)
+{
+	return i->op == 0xff && (i->reg & 7) == 4 && i->mod == 0 && i->base == NOREG &&
+	       i->index != NOREG && i->scale == 2 && i->asize == 4 && i->seg == SEG_DS;
+}
+
+#define TABLE_MAX   1024
+#define TABLE_REACH 0x100000u   /* a case lies within 1 MiB of its switch */
+
+static void branch_out(struct raw_cpu *r, uint32_t target);
+
+/* Follows a jump table's entries: every dword from the table's start that
+ * points near the jump (the table's end is where that stops holding). */
+static void jump_table_targets(struct raw_cpu *r, const struct insn *i, uint32_t base,
+			       uint16_t *work, int *nwork)
+{
+	const struct segment *ds = &r->c->s.seg[SEG_DS];
+	uint32_t lin = (uint32_t)(ds->base + (uint32_t)i->disp);
+	for (unsigned k = 0; k < TABLE_MAX; k++, lin += 4) {
+		uint64_t gpa;
+		if (!paging_translate(r->c, lin, ACC_R | (r->c->cpl == 3 ? ACC_USER : 0), &gpa, false))
+			return;
+		const uint8_t *p = gpa_ptr(&r->vm->mem, gpa, 4);
+		if (!p)
+			return;
+		uint32_t t;
+		memcpy(&t, p, 4);
+		t = (uint32_t)(r->c->s.seg[SEG_CS].base + t);
+		if (t - base + TABLE_REACH > 2 * TABLE_REACH)
+			return;
+		if ((t & ~0xfffu) == base) {
+			if (*nwork < 256)
+				work[(*nwork)++] = (uint16_t)(t & 0xfff);
+		} else {
+			branch_out(r, t);
+		}
+	}
+}
+
 static int32_t alloc_slot(struct raw_cpu *r)
 {
 	if (r->npatch_free)
@@ -253,8 +294,13 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 				break;
 			}
 			cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
-			if (raw_sensitive(&i))
+			if (jump_table(&i)) {
+				/* a switch: its targets are entries, and the jump
+				 * itself may run natively */
+				jump_table_targets(r, &i, base, work, &nwork);
+			} else if (raw_sensitive(&i)) {
 				ok &= patch(r, cp, off);
+			}
 			uint32_t next = base + off + (uint32_t)len;
 			if (has_rel_target(&i)) {
 				uint32_t t = next + (uint32_t)i.imm;
