@@ -21,8 +21,11 @@ bench: build/popek bench-build
 	@BENCH_N1=$(BENCH_N1) BENCH_N2=$(BENCH_N2) bench/run
 	@echo
 	@bench/run-emu
+	@echo
+	@bench/run-raw
 
-bench-build: $(BENCH_GUESTS) $(BENCH_TOOLS) $(COMPUTE_ELF) $(COMPUTE_HOST) $(GB)/debugexit.elf
+bench-build: $(BENCH_GUESTS) $(BENCH_TOOLS) $(COMPUTE_ELF) $(COMPUTE_HOST) $(GB)/debugexit.elf \
+	$(TRAPS_ELF) $(COMPUTE_HOST32) $(BENCH_OUT)/tsc_hz
 
 $(BENCH_OUT)/%: bench/%.c
 	@mkdir -p $(dir $@)

@@ -10,7 +10,22 @@ COMPUTE_OBJ64 := $(GB)/obj64/bench/compute64.c.o $(GB)/obj64/bench/compute_run.c
 # The 64-bit half prints and nothing more: no report counters, no fault capture.
 COMPUTE_LIB64 := $(patsubst %,$(GB)/obj64/lib/%.c.o,printf serial string)
 
-guests: $(COMPUTE_ELF)
+TRAPS_ELF      := $(GB)/bench/traps.elf
+COMPUTE_HOST32 := build/bench/compute-host32
+
+guests: $(COMPUTE_ELF) $(TRAPS_ELF)
+
+$(TRAPS_ELF): $(GB)/obj32/bench/traps.c.o $(GUEST_LIB32) guests/lib/guest.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_LD32) -o $@ $(filter %.o,$^)
+
+# The 32-bit phases as a host process (the raw engine's floor): freestanding,
+# since this machine has no 32-bit libc; guests/lib/libgcc.c for 64-bit division.
+$(COMPUTE_HOST32): guests/bench/compute_host32.c guests/bench/phases.c guests/bench/phases.h guests/lib/libgcc.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -m32 -march=i686 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+		-fcf-protection=none -nostdlib -static -no-pie -Wall -Wextra -Werror -Iguests/bench -Iguests/lib \
+		guests/bench/compute_host32.c guests/bench/phases.c guests/lib/libgcc.c -o $@
 
 $(GB)/bench/compute64.elf: $(COMPUTE_OBJ64) $(COMPUTE_LIB64) guests/lib/guest64.ld
 	@mkdir -p $(dir $@)
