@@ -19,6 +19,7 @@
 #define T_INTG     0xf0	/* an interrupt gate, which has no place in the GDT */
 #define T_CODE0    0xf8	/* code, non-conforming, DPL 0 */
 #define T_NP0      0x100	/* data, DPL 0, writable, not present */
+#define T_BASED    0x108	/* data, DPL 0, writable, base moved after the load */
 
 static uint64_t ldt[2] __attribute__((aligned(8)));
 
@@ -365,6 +366,18 @@ static void section_segments(void)
 	TRY(".byte 0x8e, 0xc8");
 	check_fault("mov_cs_ud", VEC_UD, 0);
 	__asm__ volatile("movw %w0, %%fs; movw %w0, %%gs" : : "r"(SEL_KDATA));
+
+	/* The hidden cache: a segment keeps the descriptor it was loaded with
+	 * when the GDT entry changes afterwards (SDM vol. 3A 3.4.3). */
+	static volatile uint32_t cell[2] = { 0x1111, 0x2222 };
+	gdt_set(T_BASED, SEG_DESC((uint32_t)(uintptr_t)&cell[0], 0xfff, ACC_P | ACC_DATA | ACC_W | ACC_A, FL_D));
+	__asm__ volatile("movw %w0, %%fs" : : "r"(T_BASED));
+	gdt_set(T_BASED, SEG_DESC((uint32_t)(uintptr_t)&cell[1], 0xfff, ACC_P | ACC_DATA | ACC_W | ACC_A, FL_D));
+	__asm__ volatile("movl %%fs:0, %0" : "=r"(v));
+	check_eq("descriptor_change_after_load_keeps_cache", v, 0x1111);
+	__asm__ volatile("movw %w1, %%fs; movl %%fs:0, %0" : "=r"(v) : "r"(T_BASED));
+	check_eq("descriptor_change_seen_after_reload", v, 0x2222);
+	__asm__ volatile("movw %w0, %%fs" : : "r"(SEL_KDATA));
 
 	ring_run(3, segs_cpl3);
 	trap_last.vector = seg_val[0]; trap_last.error = seg_val[1];
