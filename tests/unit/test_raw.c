@@ -1,0 +1,263 @@
+/* The raw engine's parts that need no stub process: selector translation
+ * (descriptors.c), the code scanner (scan.c) on byte streams, and the
+ * shadow page tables' answer to faults and to a guest PTE change followed
+ * by INVLPG (shadow.c), on emu's test machine. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "engine/emu/emu_test.h"
+#include "engine/raw/raw.h"
+
+#define RAM (4u << 20)
+
+static void test_descriptors(void)
+{
+	struct segment s;
+	struct raw_desc d;
+	et_seg(&s, 0x08, 0xb, 0, 0, 1);
+	raw_desc_of(&s, SEG_CS, &d);
+	CHECK_EQ(d.entry, SEG_CS + 1, "desc/slot-is-register-plus-one");
+	CHECK_EQ(d.limit, 0xfffff, "desc/flat-code-limit-in-pages");
+	CHECK_EQ(d.flags, 1u | (2u << 1) | 16u, "desc/flat-code-32bit-code-pages-readable");
+	CHECK_EQ(raw_host_selector(SEG_CS), 0x17, "desc/host-selector-ldt-rpl3");
+	CHECK(raw_segment_ok(&s, SEG_CS), "desc/flat-code-runs-natively");
+	s.type = 0x8;   /* execute-only */
+	raw_desc_of(&s, SEG_CS, &d);
+	CHECK(d.flags & 8, "desc/execute-only-code-kept");
+	s.type = 0xf;   /* conforming: the host takes no conforming LDT code */
+	raw_desc_of(&s, SEG_CS, &d);
+	CHECK_EQ((d.flags >> 1) & 3, 2, "desc/conforming-becomes-non-conforming");
+	s.db = 0;
+	CHECK(!raw_segment_ok(&s, SEG_CS), "desc/16-bit-code-goes-to-rem");
+	et_seg(&s, 0x10, 0x1, 0, 0, 1);   /* read-only data */
+	s.base = 0x12345000;
+	s.limit = 0x1234;
+	s.g = 0;
+	raw_desc_of(&s, SEG_DS, &d);
+	CHECK_EQ(d.base, 0x12345000, "desc/base-from-cache");
+	CHECK_EQ(d.limit, 0x1234, "desc/byte-limit");
+	CHECK_EQ(d.flags & (8 | 16), 8, "desc/read-only-byte-granular");
+	CHECK(!raw_segment_ok(&s, SEG_SS), "desc/read-only-stack-goes-to-rem");
+	s.limit = 0x12345abc;   /* not expressible: rounded down, never up */
+	raw_desc_of(&s, SEG_DS, &d);
+	CHECK_EQ(d.limit, 0x12345, "desc/page-limit-rounded-down");
+	s.type = 0x7;   /* expand-down: its limit is a floor, rounded up */
+	raw_desc_of(&s, SEG_DS, &d);
+	CHECK_EQ((d.flags >> 1) & 3, 1, "desc/expand-down");
+	CHECK_EQ(d.limit, 0x12346, "desc/expand-down-limit-rounded-up");
+}
+
+/* A raw vCPU around emu's test machine, without a stub: ops only queue. */
+struct rig {
+	struct emu_test t;
+	struct emu_cpu *c;
+	struct raw_cpu r;
+	struct raw_ctrl ctrl;
+};
+
+static int rig_init(struct rig *g)
+{
+	memset(g, 0, sizeof(*g));
+	if (et_init(&g->t, RAM) < 0)
+		return -1;
+	g->c = g->t.cpu->engine_priv;
+	struct raw_cpu *r = &g->r;
+	r->c = g->c;
+	r->vm = g->t.vm;
+	r->ctrl = &g->ctrl;
+	char err[128];
+	if (raw_shadow_init(r, err, sizeof(err)) != 0)
+		return -1;
+	r->code = calloc(r->npfn, sizeof(*r->code));
+	r->patch_free = calloc(RAW_PATCH_PAGES, sizeof(*r->patch_free));
+	r->patch_mem = calloc(16, 4096);   /* the scans below need few copies */
+	r->scanq.pool = calloc(RAW_PENDING, sizeof(*r->scanq.pool));
+	r->scanq.head = calloc(r->npfn, sizeof(*r->scanq.head));
+	g->c->evm->watch = calloc(g->c->evm->npages, 1);
+	g->c->outer = r;
+	struct cpu_state *s = &g->t.st;
+	et_state_common(s);
+	et_state_pm32(s);
+	engine_emu.set_state(g->t.cpu, s);
+	return r->code && r->patch_mem && r->scanq.pool && g->c->evm->watch ? 0 : -1;
+}
+
+static void rig_free(struct rig *g)
+{
+	g->r.ctrl = NULL;
+	raw_scan_free(&g->r);
+	raw_shadow_free(&g->r);
+	free(g->r.patch_free);
+	free(g->r.patch_mem);
+	free(g->r.scanq.pool);
+	free(g->r.scanq.head);
+	free(g->c->evm->watch);
+	g->c->evm->watch = NULL;
+	g->c->outer = NULL;
+	et_free(&g->t);
+}
+
+static bool patched(const struct code_page *cp, unsigned off)
+{
+	return cp->patched[off >> 3] & (1u << (off & 7));
+}
+
+static void test_scanner(void)
+{
+	struct rig g;
+	if (rig_init(&g) != 0) {
+		CHECK(0, "scan/setup");
+		return;
+	}
+	struct raw_cpu *r = &g.r;
+	/* page 0x10: straight-line code with prefixes, a branch, a dead end */
+	uint8_t *p = g.t.ram + 0x10000;
+	static const uint8_t code[] = {
+		0x90,                   /* 0x00 nop */
+		0x9c,                   /* 0x01 pushf */
+		0x66, 0x8c, 0xc8,       /* 0x02 mov %cs,%ax (operand-size prefix) */
+		0x74, 0x07,             /* 0x05 jz 0x0e */
+		0x0f, 0x01, 0x0d, 0x00, /* 0x07 sidt 0 */
+		0x00, 0x00, 0x00,
+		0xc3,                   /* 0x0e ret */
+		0x9d,                   /* 0x0f popf: after RET, reached by nothing */
+	};
+	memcpy(p, code, sizeof(code));
+	memset(p + sizeof(code), 0x90, 0x100);
+	struct code_page *cp = raw_scan(r, 0x10, 0x10000);
+	CHECK(cp != NULL, "scan/page-scanned");
+	if (!cp) {
+		rig_free(&g);
+		return;
+	}
+	CHECK(!patched(cp, 0x00), "scan/nop-left-alone");
+	CHECK(patched(cp, 0x01), "scan/pushf-patched");
+	CHECK(patched(cp, 0x02), "scan/mov-from-cs-patched-at-its-prefix");
+	CHECK(patched(cp, 0x07), "scan/sidt-patched");
+	CHECK(!patched(cp, 0x0f), "scan/unreached-popf-not-patched");
+	CHECK_EQ(cp->copy >= 0 ? r->patch_mem[((size_t)cp->copy << 12) + 0x01] : 0, 0xf4,
+		 "scan/copy-holds-hlt");
+	CHECK_EQ(p[0x01], 0x9c, "scan/guest-ram-keeps-original");
+	CHECK_EQ(cp->copy >= 0 ? r->patch_mem[((size_t)cp->copy << 12) + 0x00] : 0, 0x90,
+		 "scan/copy-holds-the-rest");
+	/* a later entry at the dead end scans it */
+	raw_scan(r, 0x10, 0x1000f);
+	CHECK(patched(cp, 0x0f), "scan/new-entry-scanned");
+	/* an indirect call traps, a switch through a table does not */
+	uint8_t *q = g.t.ram + 0x11000;
+	static const uint8_t code2[] = {
+		0xff, 0xd0,                          /* 0x00 call *%eax */
+		0xff, 0x24, 0x85, 0x00, 0x30, 0x01, 0x00, /* 0x02 jmp *0x13000(,%eax,4) */
+	};
+	memcpy(q, code2, sizeof(code2));
+	uint32_t table[2] = { 0x11100, 0x11200 };
+	memcpy(g.t.ram + 0x13000, table, sizeof(table));
+	memset(g.t.ram + 0x13008, 0xff, 8);   /* the table ends: not code addresses */
+	q[0x100] = 0x0f, q[0x101] = 0xa2;   /* case 0: cpuid */
+	q[0x200] = 0xfa;                    /* case 1: cli (traps by itself) */
+	q[0x201] = 0x1e;                    /* push %ds */
+	struct code_page *cp2 = raw_scan(r, 0x11, 0x11000);
+	CHECK(cp2 && patched(cp2, 0x00), "scan/indirect-call-patched");
+	CHECK(cp2 && !patched(cp2, 0x02), "scan/switch-jump-runs-natively");
+	CHECK(cp2 && patched(cp2, 0x100), "scan/switch-case-0-scanned");
+	CHECK(cp2 && patched(cp2, 0x201) && !patched(cp2, 0x200), "scan/switch-case-1-scanned");
+	/* an instruction across the page end: decoded with the next page */
+	uint8_t *e = g.t.ram + 0x14000;
+	e[0xffe] = 0x90;
+	e[0xfff] = 0x0f;
+	e[0x1000] = 0xa2;   /* cpuid, split over pages 0x14 and 0x15 */
+	struct code_page *cp3 = raw_scan(r, 0x14, 0x14ffe);
+	CHECK(cp3 && patched(cp3, 0xfff), "scan/instruction-across-page-end-patched");
+	/* a branch into a page not yet run is kept for it */
+	uint8_t *b = g.t.ram + 0x16000;
+	b[0] = 0xe9;   /* jmp 0x18010 */
+	uint32_t rel = 0x18010 - 0x16005;
+	memcpy(b + 1, &rel, 4);
+	g.t.ram[0x18010] = 0x9c;   /* pushf there */
+	raw_scan(r, 0x16, 0x16000);
+	struct code_page *cp4 = raw_scan(r, 0x18, 0x18000);   /* first run, elsewhere */
+	CHECK(cp4 && patched(cp4, 0x10), "scan/earlier-branch-target-scanned-on-first-run");
+	/* a write drops the page's record and its copy */
+	raw_code_drop(r, 0x10);
+	CHECK(r->code[0x10] == NULL && !g.c->evm->watch[0x10], "scan/write-drops-record-and-watch");
+	CHECK(r->npatch_free == 1, "scan/copy-slot-freed");
+	rig_free(&g);
+}
+
+static const struct raw_op *last_op(struct rig *g)
+{
+	return g->ctrl.nops ? &g->ctrl.ops[g->ctrl.nops - 1] : NULL;
+}
+
+static void test_shadow(void)
+{
+	struct rig g;
+	if (rig_init(&g) != 0) {
+		CHECK(0, "shadow/setup");
+		return;
+	}
+	struct raw_cpu *r = &g.r;
+	struct emu_cpu *c = g.c;
+	/* 2-level paging: PD at 0x20000, PT at 0x21000 maps linear 0x400000+ */
+	uint32_t pd = 0x20000, pt = 0x21000;
+	uint32_t pde = pt | 0x7;             /* present, writable, user */
+	memcpy(g.t.ram + pd + 1 * 4, &pde, 4);
+	uint32_t pte = 0x30000 | 0x3;        /* present, writable, supervisor */
+	memcpy(g.t.ram + pt + 5 * 4, &pte, 4);  /* linear 0x405000 -> 0x30000 */
+	c->s.cr3 = pd;
+	c->s.cr0 |= CR0_PG | CR0_PE;
+	emu_update_mode(c);
+	raw_shadow_sync(r);
+	g.ctrl.nops = 0;
+	CHECK_EQ(raw_shadow_fault(r, 0x405123, 0x4 /* read, user bit as the host sets it */), 1,
+		 "shadow/read-fault-answered");
+	const struct raw_op *o = last_op(&g);
+	CHECK(o && o->kind == RAW_OP_MAP && o->lin == 0x405000 && o->prot == RAW_PROT_R,
+	      "shadow/read-maps-read-only");
+	CHECK(o && o->offset == raw_gpa_offset(r, 0x30000), "shadow/maps-the-guest-physical-page");
+	uint32_t now;
+	memcpy(&now, g.t.ram + pt + 5 * 4, 4);
+	CHECK((now & 0x60) == 0x20, "shadow/read-sets-accessed-not-dirty");
+	CHECK_EQ(raw_shadow_fault(r, 0x405123, 0x6 /* write */), 1, "shadow/write-fault-answered");
+	o = last_op(&g);
+	CHECK(o && o->prot == (RAW_PROT_R | RAW_PROT_W), "shadow/write-maps-writable");
+	memcpy(&now, g.t.ram + pt + 5 * 4, 4);
+	CHECK(now & 0x40, "shadow/write-sets-dirty");
+	/* the guest points the PTE elsewhere and flushes it with INVLPG */
+	pte = 0x31000 | 0x3;
+	memcpy(g.t.ram + pt + 5 * 4, &pte, 4);
+	c->rem_inval[0] = 0x405000;
+	c->rem_ninval = 1;
+	g.ctrl.nops = 0;
+	raw_shadow_sync(r);
+	o = last_op(&g);
+	CHECK(o && o->kind == RAW_OP_UNMAP && o->lin == 0x405000 && o->len == 4096,
+	      "shadow/invlpg-unmaps-the-page");
+	raw_shadow_fault(r, 0x405000, 0x4);
+	o = last_op(&g);
+	CHECK(o && o->offset == raw_gpa_offset(r, 0x31000), "shadow/new-pte-mapped-after-invlpg");
+	/* ring compression: entering guest user mode drops the supervisor page */
+	g.ctrl.nops = 0;
+	c->cpl = 3;
+	raw_shadow_sync(r);
+	o = last_op(&g);
+	CHECK(o && o->kind == RAW_OP_UNMAP && o->lin == 0x405000, "shadow/user-mode-loses-supervisor-page");
+	CHECK_EQ(raw_shadow_fault(r, 0x405000, 0x4), 0, "shadow/user-read-of-supervisor-page-goes-to-rem");
+	/* a CR3 switch empties the shadow */
+	c->cpl = 0;
+	c->s.cr3 = 0x22000;
+	g.ctrl.nops = 0;
+	raw_shadow_sync(r);
+	CHECK(g.ctrl.nops == 2 && g.ctrl.ops[0].kind == RAW_OP_UNMAP && g.ctrl.ops[0].lin == 0 &&
+	      g.ctrl.ops[1].lin + g.ctrl.ops[1].len == RAW_LINEAR_END, "shadow/cr3-switch-flushes-all");
+	CHECK_EQ(r->st.cr3_switches, 2, "shadow/cr3-switches-counted");
+	rig_free(&g);
+}
+
+int main(void)
+{
+	test_descriptors();
+	test_scanner();
+	test_shadow();
+	return check_failures != 0;
+}
