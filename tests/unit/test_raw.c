@@ -243,14 +243,34 @@ static void test_shadow(void)
 	o = last_op(&g);
 	CHECK(o && o->kind == RAW_OP_UNMAP && o->lin == 0x405000, "shadow/user-mode-loses-supervisor-page");
 	CHECK_EQ(raw_shadow_fault(r, 0x405000, 0x4), 0, "shadow/user-read-of-supervisor-page-goes-to-rem");
-	/* a CR3 switch empties the shadow */
+	/* a CR3 switch drops what is not global; a global page stays */
 	c->cpl = 0;
-	c->s.cr3 = 0x22000;
+	raw_shadow_sync(r);
+	c->s.cr4 |= CR4_PGE;
+	raw_shadow_sync(r);   /* a CR4.PGE change empties everything */
+	uint32_t gpte = 0x32000 | 0x103;   /* present, writable, global */
+	memcpy(g.t.ram + pt + 6 * 4, &gpte, 4);   /* linear 0x406000 */
+	raw_shadow_fault(r, 0x405000, 0x4);
+	raw_shadow_fault(r, 0x406000, 0x4);
+	g.ctrl.nops = 0;
+	c->s.cr3 = 0x20000 | 0x8;   /* the same tables, another CR3 value */
+	raw_shadow_sync(r);
+	bool dropped = false, kept = true;
+	for (uint32_t k = 0; k < g.ctrl.nops; k++) {
+		const struct raw_op *u = &g.ctrl.ops[k];
+		if (u->kind == RAW_OP_UNMAP && u->lin <= 0x405000 && u->lin + u->len > 0x405000)
+			dropped = true;
+		if (u->kind == RAW_OP_UNMAP && u->lin <= 0x406000 && u->lin + u->len > 0x406000)
+			kept = false;
+	}
+	CHECK(dropped, "shadow/cr3-switch-drops-non-global-page");
+	CHECK(kept, "shadow/cr3-switch-keeps-global-page");
+	CHECK_EQ(r->st.cr3_switches, 2, "shadow/cr3-switches-counted");
+	c->s.cr4 &= ~CR4_PGE;
 	g.ctrl.nops = 0;
 	raw_shadow_sync(r);
 	CHECK(g.ctrl.nops == 2 && g.ctrl.ops[0].kind == RAW_OP_UNMAP && g.ctrl.ops[0].lin == 0 &&
-	      g.ctrl.ops[1].lin + g.ctrl.ops[1].len == RAW_LINEAR_END, "shadow/cr3-switch-flushes-all");
-	CHECK_EQ(r->st.cr3_switches, 2, "shadow/cr3-switches-counted");
+	      g.ctrl.ops[1].lin + g.ctrl.ops[1].len == RAW_LINEAR_END, "shadow/pge-off-flushes-all");
 	rig_free(&g);
 }
 

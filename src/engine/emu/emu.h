@@ -289,6 +289,7 @@ struct emu_cpu {
 	bool rem_left;
 	bool rem_single;           /* one instruction per block, no translation */
 	uint64_t rem_icount;
+	uint64_t rem_full_flushes;  /* TLB flushes that dropped global pages too */
 #define REM_INVAL 8
 	uint64_t rem_inval[REM_INVAL];
 	unsigned rem_ninval;       /* > REM_INVAL: too many, flush everything */
@@ -402,6 +403,10 @@ uint8_t *phys_host(struct emu_cpu *c, uint64_t gpa, uint64_t len);
 uint64_t phys_read(struct emu_cpu *c, uint64_t gpa, int size);
 void phys_write(struct emu_cpu *c, uint64_t gpa, int size, uint64_t val);
 bool paging_translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool fault);
+/* The same without faulting, telling whether the leaf is a global page
+ * (PTE.G with CR4.PGE): for raw's shadow tables, which keep those over a
+ * CR3 switch as a TLB does. */
+bool paging_translate_global(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool *global);
 #define ACC_R 0
 #define ACC_W 1
 #define ACC_X 2

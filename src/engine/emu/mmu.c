@@ -41,6 +41,8 @@ uint8_t *phys_host(struct emu_cpu *c, uint64_t gpa, uint64_t len)
 void tlb_flush(struct emu_cpu *c, bool keep_global)
 {
 	c->st.tlb_flushes++;
+	if (!keep_global)
+		c->rem_full_flushes++;
 	c->tlb_gen++;
 	for (int k = 0; k < TLB_SIZE; k++)
 		if (!keep_global || !c->tlb[k].global) {
@@ -308,6 +310,21 @@ bool paging_translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, b
 	if (!walk(c, lin, acc, &w, fault))
 		return false;
 	*gpa = w.gpa | (lin & 0xfff);
+	return true;
+}
+
+bool paging_translate_global(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool *global)
+{
+	*global = false;
+	if (!(c->s.cr0 & CR0_PG)) {
+		*gpa = lin & 0xffffffffull;
+		return true;
+	}
+	struct walk w;
+	if (!walk(c, lin, acc, &w, false))
+		return false;
+	*gpa = w.gpa | (lin & 0xfff);
+	*global = w.global && (c->s.cr4 & CR4_PGE);
 	return true;
 }
 

@@ -486,10 +486,11 @@ static void raw_print_stats(struct vm *vm, int fd)
 		(unsigned long long)t->scanned_pages, (unsigned long long)t->scans,
 		(unsigned long long)t->patches, (unsigned long long)t->code_drops,
 		(unsigned long long)t->entries_lost, t->patch_full ? ", patch memory FULL" : "");
-	dprintf(fd, "  shadow paging           %llu pages mapped, %llu flushes, %llu CR3 switches, "
-		"%llu INVLPG, %llu CPL-class switches\n",
+	dprintf(fd, "  shadow paging           %llu pages mapped, %llu full flushes, %llu CR3 switches "
+		"(%llu flushes keeping %llu global pages), %llu INVLPG, %llu CPL-class switches\n",
 		(unsigned long long)t->maps, (unsigned long long)t->flushes,
-		(unsigned long long)t->cr3_switches, (unsigned long long)t->invlpgs,
+		(unsigned long long)t->cr3_switches, (unsigned long long)t->nonglobal_flushes,
+		(unsigned long long)t->globals_kept, (unsigned long long)t->invlpgs,
 		(unsigned long long)t->class_switches);
 	dprintf(fd, "  interrupt kicks         %llu\n", (unsigned long long)t->kicks);
 	const unsigned size = sizeof(t->sites) / sizeof(t->sites[0]);

@@ -35,6 +35,7 @@
 #define SP_X      4
 #define SP_KONLY  8     /* mapped for the guest kernel; not valid at CPL 3 */
 #define SP_COPY   16    /* maps a patch copy, not guest RAM */
+#define SP_GLOBAL 32    /* a global page: kept over a CR3 switch */
 #define SP_LISTED 128   /* in raw_cpu.list (kept when unmapped, until a flush) */
 
 /* A guest-physical page that has run as code: what the scanner saw. */
@@ -85,7 +86,7 @@ struct raw_stats {
 	uint64_t native_ns, rem_ns, monitor_ns;
 	uint64_t native_runs, rem_runs;
 	uint64_t scanned_pages, scans, patches, patch_full, code_drops, entries_lost;
-	uint64_t flushes, class_switches, cr3_switches, invlpgs, maps;
+	uint64_t flushes, nonglobal_flushes, globals_kept, class_switches, cr3_switches, invlpgs, maps;
 	uint64_t kicks;
 	struct raw_site sites[RAW_TOP * 4];
 	uint64_t sites_lost;
@@ -111,7 +112,7 @@ struct raw_cpu {
 	uint8_t *wmapped;            /* per guest pfn: mapped writable somewhere */
 	bool need_flush;
 	int cls;                     /* 0 guest kernel, 1 guest user: of the mappings */
-	uint64_t cr0, cr3, cr4, efer, tlb_flushes;
+	uint64_t cr0, cr3, cr4, efer, tlb_flushes, full_flushes;
 	/* descriptors installed in the host LDT (slot k = segment register k) */
 	struct raw_desc ldt[6];
 	bool ldt_valid[6];
@@ -138,6 +139,8 @@ void raw_stub_kick(struct raw_cpu *r);
 int raw_shadow_init(struct raw_cpu *r, char *err, size_t n);
 void raw_shadow_free(struct raw_cpu *r);
 void raw_shadow_flush(struct raw_cpu *r);
+/* What a CR3 switch drops: every mapping but those of global pages. */
+void raw_shadow_flush_nonglobal(struct raw_cpu *r);
 void raw_shadow_unmap(struct raw_cpu *r, uint32_t lp);
 /* Before a native run: drops what the guest's paging changes, its CPL
  * class and its INVLPGs made stale. */

@@ -111,6 +111,23 @@ void raw_shadow_flush(struct raw_cpu *r)
 	r->need_flush = false;
 }
 
+void raw_shadow_flush_nonglobal(struct raw_cpu *r)
+{
+	uint32_t keep = 0;
+	for (uint32_t k = 0; k < r->nlist; k++) {
+		uint32_t lp = r->list[k];
+		if ((r->pst[lp] & (SP_MAPPED | SP_GLOBAL)) == (SP_MAPPED | SP_GLOBAL)) {
+			r->list[keep++] = lp;
+			r->st.globals_kept++;
+			continue;
+		}
+		raw_shadow_unmap(r, lp);
+		r->pst[lp] = 0;
+	}
+	r->nlist = keep;
+	r->st.nonglobal_flushes++;
+}
+
 static int cpl_class(const struct emu_cpu *c)
 {
 	return c->cpl == 3;
@@ -123,12 +140,12 @@ void raw_shadow_sync(struct raw_cpu *r)
 	const uint64_t cr0_bits = CR0_PG | CR0_WP | CR0_PE;
 	const uint64_t cr4_bits = CR4_PSE | CR4_PAE | CR4_PGE | (1ull << 20) | (1ull << 21);
 	if ((s->cr0 & cr0_bits) != (r->cr0 & cr0_bits) || (s->cr4 & cr4_bits) != (r->cr4 & cr4_bits) ||
-	    (s->msr.efer & EFER_NXE) != (r->efer & EFER_NXE) || c->st.tlb_flushes != r->tlb_flushes)
+	    (s->msr.efer & EFER_NXE) != (r->efer & EFER_NXE) || c->rem_full_flushes != r->full_flushes)
 		r->need_flush = true;
-	if (s->cr3 != r->cr3) {
+	/* a CR3 write (or a TLB flush that keeps global pages) */
+	bool cr3_flush = s->cr3 != r->cr3 || c->st.tlb_flushes != r->tlb_flushes;
+	if (s->cr3 != r->cr3)
 		r->st.cr3_switches++;
-		r->need_flush = true;
-	}
 	if (c->rem_ninval > REM_INVAL)
 		r->need_flush = true;
 	r->cr0 = s->cr0;
@@ -136,6 +153,9 @@ void raw_shadow_sync(struct raw_cpu *r)
 	r->cr4 = s->cr4;
 	r->efer = s->msr.efer;
 	r->tlb_flushes = c->st.tlb_flushes;
+	r->full_flushes = c->rem_full_flushes;
+	if (!r->need_flush && cr3_flush)
+		raw_shadow_flush_nonglobal(r);
 	if (r->need_flush) {
 		c->rem_ninval = 0;
 		raw_shadow_flush(r);
@@ -176,7 +196,8 @@ void raw_shadow_sync(struct raw_cpu *r)
 
 static bool translate(struct emu_cpu *c, uint32_t lin, int acc, uint64_t *gpa)
 {
-	return paging_translate(c, lin, acc, gpa, false);
+	bool global;
+	return paging_translate_global(c, lin, acc, gpa, &global);
 }
 
 int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
@@ -187,7 +208,8 @@ int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 	int acc = (fetch ? ACC_X : write ? ACC_W : ACC_R) | (user ? ACC_USER : 0);
 	uint64_t gpa;
 	uint32_t lp = lin >> 12;
-	if (!translate(c, lin, acc, &gpa))
+	bool global;
+	if (!paging_translate_global(c, lin, acc, &gpa, &global))
 		return 0;   /* the guest's own page fault: REM delivers it */
 	uint64_t pfn = gpa >> 12;
 	uint64_t off = raw_gpa_offset(r, gpa & ~0xfffull);
@@ -197,7 +219,7 @@ int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 	if (!(st & SP_MAPPED))
 		st &= SP_LISTED;
 	uint32_t prot;
-	uint8_t flags = SP_MAPPED;
+	uint8_t flags = SP_MAPPED | (global ? SP_GLOBAL : 0);
 	if (fetch) {
 		struct code_page *cp = raw_scan(r, pfn, lin);
 		if (!cp)
