@@ -300,8 +300,10 @@ out_fault:
 	return false;
 }
 
-bool paging_translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool fault)
+static bool translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool fault,
+		      bool *global)
 {
+	*global = false;
 	if (!(c->s.cr0 & CR0_PG)) {
 		*gpa = lin & 0xffffffffull;
 		return true;
@@ -310,22 +312,19 @@ bool paging_translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, b
 	if (!walk(c, lin, acc, &w, fault))
 		return false;
 	*gpa = w.gpa | (lin & 0xfff);
+	*global = w.global && (c->s.cr4 & CR4_PGE);
 	return true;
+}
+
+bool paging_translate(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool fault)
+{
+	bool global;
+	return translate(c, lin, acc, gpa, fault, &global);
 }
 
 bool paging_translate_global(struct emu_cpu *c, uint64_t lin, int acc, uint64_t *gpa, bool *global)
 {
-	*global = false;
-	if (!(c->s.cr0 & CR0_PG)) {
-		*gpa = lin & 0xffffffffull;
-		return true;
-	}
-	struct walk w;
-	if (!walk(c, lin, acc, &w, false))
-		return false;
-	*gpa = w.gpa | (lin & 0xfff);
-	*global = w.global && (c->s.cr4 & CR4_PGE);
-	return true;
+	return translate(c, lin, acc, gpa, false, global);
 }
 
 /* Fills the TLB entry for lin after checking the access; faults raise. */
