@@ -15,13 +15,19 @@
 static struct raw_ctrl *const ctrl = (struct raw_ctrl *)RAW_CTRL_ADDR;
 static int started;
 
+/* 512 bytes, a word at a time (the frame's image is 64-byte aligned) */
+static void copy_fx(void *dst, const void *src)
+{
+	uint64_t *d = dst;
+	const uint64_t *q = src;
+	for (int k = 0; k < 64; k++)
+		d[k] = q[k];
+}
+
 static void save_fpu(const struct k_ucontext *uc)
 {
-	const uint8_t *fx = uc->mc.fpstate;
-	if (!fx)
-		return;
-	for (int k = 0; k < 512; k++)
-		ctrl->fx[k] = fx[k];
+	if (uc->mc.fpstate)
+		copy_fx(ctrl->fx, uc->mc.fpstate);
 }
 
 static void load_fpu(struct k_ucontext *uc)
@@ -29,8 +35,7 @@ static void load_fpu(struct k_ucontext *uc)
 	uint8_t *fx = uc->mc.fpstate;
 	if (!fx)
 		return;
-	for (int k = 0; k < 512; k++)
-		fx[k] = ctrl->fx[k];
+	copy_fx(fx, ctrl->fx);
 	/* FXSAVE-format reserved bytes 464..511 hold the kernel's XSAVE marker;
 	 * keep the ones the kernel wrote */
 	/* an XSAVE frame restores x87/SSE from the image only when its
