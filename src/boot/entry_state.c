@@ -76,6 +76,22 @@ int entry_prot32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry,
 	return 0;
 }
 
+int entry_linux32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry, uint32_t esi,
+		  char *err, size_t n)
+{
+	static const uint64_t gdt[] = { 0, 0, GDT_CODE32, GDT_DATA32 };
+	reset_zeroed(s);
+	if (write_gdt(m, s, gdt, 4) < 0)
+		return boot_fail(err, n, "guest memory does not cover the boot GDT");
+	common_protected(s);
+	segment_flat(&s->seg[SEG_CS], SEL_BOOT_CS, SEG_TYPE_CODE_RX, 0, 1);
+	data_segments(s, SEL_BOOT_DS);
+	s->cr0 = CR0_PE | CR0_ET;
+	s->rip = entry;
+	s->gpr[RSI] = esi;
+	return 0;
+}
+
 int entry_long64(const struct guest_mem *m, struct cpu_state *s, uint64_t entry, uint64_t rsi,
 		 char *err, size_t n)
 {

@@ -30,6 +30,11 @@
  * BOOT_GDT (written here); EFLAGS 2, IDT limit 0, EIP = entry. */
 int entry_prot32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry, char *err,
 		 size_t n);
+/* 32-bit protected mode as the Linux 32-bit boot protocol wants it: flat
+ * __BOOT_CS/__BOOT_DS, paging off, ESI = zero page, EBP = EDI = EBX = 0,
+ * interrupts off. */
+int entry_linux32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry, uint32_t esi,
+		  char *err, size_t n);
 /* 64-bit long mode as the Linux 64-bit boot protocol wants it: GDT with
  * __BOOT_CS/__BOOT_DS, identity page tables for the first 4 GiB, RSI =
  * zero page, interrupts off. */

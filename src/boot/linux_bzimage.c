@@ -1,6 +1,9 @@
 /* A bzImage, entered at its 64-bit entry (startup_64, load address +
  * 0x200) with the zero page in RSI, as boot.rst's 64-bit boot protocol
- * describes. */
+ * describes; a kernel without one (xloadflags lacks XLF_KERNEL_64: an i386
+ * kernel) through the 32-bit protocol, at the start of its protected-mode
+ * code (startup_32, where code32_start points when the kernel is loaded
+ * where it prefers) with the zero page in ESI. */
 #include <string.h>
 
 #include "boot/boot_error.h"
@@ -51,5 +54,7 @@ int load_bzimage(struct guest_mem *m, const struct boot_config *c, const struct 
 		return -1;
 	if (linux_zero_page_write(m, &img.hdr, c->cmdline, &rd, err, n) < 0)
 		return -1;
+	if (!(img.hdr.xloadflags & XLF_KERNEL_64))
+		return entry_linux32(m, bsp, (uint32_t)img.load_addr, BOOT_ZERO_PAGE, err, n);
 	return entry_long64(m, bsp, img.load_addr + LINUX_ENTRY64_OFFSET, BOOT_ZERO_PAGE, err, n);
 }

@@ -31,16 +31,13 @@ static int check_protocol(const struct boot_file *f, const struct linux_image *i
 	const struct setup_header *h = &img->hdr;
 	if (h->version < LINUX_MIN_VERSION)
 		return boot_fail(err, n, "kernel '%s': Linux boot protocol %u.%02u is too old (popek "
-				 "needs 2.12 or later for the 64-bit entry)", f->path,
+				 "needs 2.12 or later)", f->path,
 				 h->version >> 8, h->version & 0xff);
 	if (img->hdr_end < LINUX_HDR_NEEDED_END)
 		return boot_fail(err, n, "kernel '%s': setup header ends at %#llx, before the fields of "
 				 "protocol 2.12: corrupt", f->path, (unsigned long long)img->hdr_end);
 	if (!(h->loadflags & LOADED_HIGH))
 		return boot_fail(err, n, "kernel '%s': a zImage (loaded low) is not supported", f->path);
-	if (!(h->xloadflags & XLF_KERNEL_64))
-		return boot_fail(err, n, "kernel '%s': no 64-bit entry point (xloadflags lacks "
-				 "XLF_KERNEL_64): not a 64-bit kernel", f->path);
 	return 0;
 }
 

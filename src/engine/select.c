@@ -36,11 +36,11 @@ int host_has_hw_virt(void)
 	return found;
 }
 
-/* A kernel image whose code starts 32-bit: an ELF32 (multiboot) or a flat
- * binary. Linux bzImages load through their 64-bit entry. */
+/* A kernel image whose code starts 32-bit: an ELF32 (multiboot), a flat
+ * binary, or a bzImage without a 64-bit entry (an i386 kernel). */
 static bool kernel_is_32bit(const char *path)
 {
-	unsigned char h[0x210];
+	unsigned char h[0x240];
 	FILE *f = path ? fopen(path, "rb") : NULL;
 	if (!f)
 		return false;
@@ -48,8 +48,8 @@ static bool kernel_is_32bit(const char *path)
 	fclose(f);
 	if (got >= 5 && memcmp(h, "\177ELF", 4) == 0)
 		return h[4] == 1;
-	if (got >= 0x206 && memcmp(h + 0x202, "HdrS", 4) == 0)
-		return false;
+	if (got >= 0x238 && memcmp(h + 0x202, "HdrS", 4) == 0)
+		return !(h[0x236] & 1);   /* xloadflags: XLF_KERNEL_64 */
 	return got > 0;
 }
 

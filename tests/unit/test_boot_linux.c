@@ -101,10 +101,11 @@ static void test_header(void)
 	CHECK(parse(b, len, &img, err) < 0, "header: protocol 2.10 rejected");
 	CHECK_STR_CONTAINS(err, "2.10 is too old", "header: old protocol message");
 
+	/* an i386 kernel: no 64-bit entry, booted through the 32-bit protocol */
 	make_bzimage(b, 4);
 	put16(b + 0x236, 0);
-	CHECK(parse(b, len, &img, err) < 0, "header: no XLF_KERNEL_64 rejected");
-	CHECK_STR_CONTAINS(err, "64-bit entry", "header: no 64-bit entry message");
+	CHECK(parse(b, len, &img, err) == 0 && !(img.hdr.xloadflags & XLF_KERNEL_64),
+	      "header: no XLF_KERNEL_64 parses (32-bit protocol)");
 
 	make_bzimage(b, 4);
 	b[0x211] = 0;
@@ -191,6 +192,22 @@ static void test_bzimage_load(void)
 		check_zero_page(&m, b, rd, sizeof(rd));
 		check_long_entry(&s, PREF + 0x200, "bzImage");
 	}
+	/* the same image without a 64-bit entry: the 32-bit protocol */
+	put16(b + 0x236, 0);
+	struct boot_config c32 = c;
+	c32.kernel = scratch_file("bzImage32", b, len);
+	r = boot_load(&m, &c32, &s, err, sizeof(err));
+	CHECK(r == 0, "bzImage32: loads (%s)", err);
+	if (r == 0) {
+		CHECK_EQ(s.rip, PREF, "bzImage32: EIP at the protected-mode kernel's start");
+		CHECK_EQ(s.gpr[RSI], BOOT_ZERO_PAGE, "bzImage32: ESI is the zero page");
+		CHECK((s.cr0 & CR0_PE) && !(s.cr0 & CR0_PG) && !(s.msr.efer & EFER_LMA) &&
+		      s.seg[SEG_CS].db && !s.seg[SEG_CS].l, "bzImage32: 32-bit protected mode, paging off");
+		CHECK(s.seg[SEG_CS].selector == 0x10 && s.seg[SEG_DS].selector == 0x18,
+		      "bzImage32: __BOOT_CS and __BOOT_DS");
+		CHECK(!(s.rflags & RFLAGS_IF), "bzImage32: interrupts off");
+	}
+	put16(b + 0x236, XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G);
 	guest_mem_free(&m);
 
 	if (!mem_or_skip(&m, 20 * MiB, "guest memory of 20 MiB"))
