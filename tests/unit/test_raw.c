@@ -121,9 +121,10 @@ static void test_scanner(void)
 		0x00, 0x00, 0x00,
 		0xc3,                   /* 0x0e ret */
 		0x9d,                   /* 0x0f popf: after RET, reached by nothing */
+		0xc3,                   /* 0x10 ret */
 	};
 	memcpy(p, code, sizeof(code));
-	memset(p + sizeof(code), 0x90, 0x100);
+	memset(p + sizeof(code), 0xc3, 0x100);
 	struct code_page *cp = raw_scan(r, 0x10, 0x10000);
 	CHECK(cp != NULL, "scan/page-scanned");
 	if (!cp) {
@@ -147,18 +148,29 @@ static void test_scanner(void)
 	uint8_t *q = g.t.ram + 0x11000;
 	static const uint8_t code2[] = {
 		0xff, 0xd0,                          /* 0x00 call *%eax */
-		0xff, 0x24, 0x85, 0x00, 0x30, 0x01, 0x00, /* 0x02 jmp *0x13000(,%eax,4) */
+		0x83, 0xf8, 0x01,                    /* 0x02 cmp $1, %eax: the switch's bound */
+		0x77, 0x07,                          /* 0x05 ja 0x0e */
+		0xff, 0x24, 0x85, 0x00, 0x30, 0x01, 0x00, /* 0x07 jmp *0x13000(,%eax,4) */
+		0xc3,                                /* 0x0e ret */
+		0xff, 0x24, 0x85, 0x00, 0x30, 0x01, 0x00, /* 0x0f the same jump, no bound */
 	};
 	memcpy(q, code2, sizeof(code2));
 	uint32_t table[2] = { 0x11100, 0x11200 };
 	memcpy(g.t.ram + 0x13000, table, sizeof(table));
-	memset(g.t.ram + 0x13008, 0xff, 8);   /* the table ends: not code addresses */
+	uint32_t beyond = 0x11300;   /* past the bound: not a case */
+	memcpy(g.t.ram + 0x13008, &beyond, 4);
+	q[0x300] = 0x9c;
 	q[0x100] = 0x0f, q[0x101] = 0xa2;   /* case 0: cpuid */
+	q[0x102] = 0xc3;
 	q[0x200] = 0xfa;                    /* case 1: cli (traps by itself) */
 	q[0x201] = 0x1e;                    /* push %ds */
+	q[0x202] = 0xc3;
 	struct code_page *cp2 = raw_scan(r, 0x11, 0x11000);
 	CHECK(cp2 && patched(cp2, 0x00), "scan/indirect-call-patched");
-	CHECK(cp2 && !patched(cp2, 0x02), "scan/switch-jump-runs-natively");
+	CHECK(cp2 && !patched(cp2, 0x07), "scan/switch-jump-runs-natively");
+	CHECK(cp2 && !patched(cp2, 0x300), "scan/switch-table-read-no-further-than-its-bound");
+	raw_scan(r, 0x11, 0x1100f);
+	CHECK(cp2 && patched(cp2, 0x0f), "scan/switch-without-bound-check-traps");
 	CHECK(cp2 && patched(cp2, 0x100), "scan/switch-case-0-scanned");
 	CHECK(cp2 && patched(cp2, 0x201) && !patched(cp2, 0x200), "scan/switch-case-1-scanned");
 	/* an instruction across the page end: decoded with the next page */
@@ -177,6 +189,18 @@ static void test_scanner(void)
 	raw_scan(r, 0x16, 0x16000);
 	struct code_page *cp4 = raw_scan(r, 0x18, 0x18000);   /* first run, elsewhere */
 	CHECK(cp4 && patched(cp4, 0x10), "scan/earlier-branch-target-scanned-on-first-run");
+	/* a path that runs into the middle of a known instruction stops there */
+	uint8_t *o = g.t.ram + 0x19000;
+	static const uint8_t code5[] = {
+		0xb8, 0x9c, 0x9c, 0x9c, 0x9c,   /* 0x00 mov $0x9c9c9c9c, %eax */
+		0xc3,                           /* 0x05 ret */
+	};
+	memcpy(o, code5, sizeof(code5));
+	struct code_page *cp5 = raw_scan(r, 0x19, 0x19000);
+	raw_scan(r, 0x19, 0x19002);   /* an entry inside the immediate */
+	CHECK(cp5 && !patched(cp5, 0x02) && !patched(cp5, 0x03), "scan/misaligned-path-patches-nothing (%#x %#x)",
+	      cp5 ? cp5->patched[0] : 0, cp5 ? cp5->scanned[0] : 0);
+	CHECK(r->st.conflicts > 0, "scan/conflict-counted");
 	/* a write drops the page's record and its copy */
 	raw_code_drop(r, 0x10);
 	CHECK(r->code[0x10] == NULL && !g.c->evm->watch[0x10], "scan/write-drops-record-and-watch");

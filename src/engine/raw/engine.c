@@ -482,10 +482,11 @@ static void raw_print_stats(struct vm *vm, int fd)
 				(unsigned long long)t->traps[k],
 				(double)t->trap_ns[k] / 1e3 / (double)t->traps[k]);
 	dprintf(fd, "  code scanner            %llu pages scanned (%llu scans), %llu patches, %llu drops, "
-		"%llu entries not followed%s\n",
+		"%llu entries not followed, %llu conflicting decodings%s\n",
 		(unsigned long long)t->scanned_pages, (unsigned long long)t->scans,
 		(unsigned long long)t->patches, (unsigned long long)t->code_drops,
-		(unsigned long long)t->entries_lost, t->patch_full ? ", patch memory FULL" : "");
+		(unsigned long long)t->entries_lost, (unsigned long long)t->conflicts,
+		t->patch_full ? ", patch memory FULL" : "");
 	dprintf(fd, "  shadow paging           %llu pages mapped, %llu full flushes, %llu CR3 switches "
 		"(%llu flushes keeping %llu global pages), %llu INVLPG, %llu CPL-class switches\n",
 		(unsigned long long)t->maps, (unsigned long long)t->flushes,

@@ -48,6 +48,7 @@ struct code_page {
 	bool norun;                 /* a patch did not fit: the page runs in REM only */
 	uint32_t xlin[CODE_XLIN];   /* linear pages mapping it executable */
 	uint8_t scanned[512];       /* bitmap: instruction starts already followed */
+	uint8_t covered[512];       /* bitmap: bytes inside those instructions, after the first */
 	uint8_t patched[512];       /* bitmap: offsets holding a trapping byte */
 };
 
@@ -85,7 +86,7 @@ struct raw_stats {
 	uint64_t trap_ns[RT_KINDS];
 	uint64_t native_ns, rem_ns, monitor_ns;
 	uint64_t native_runs, rem_runs;
-	uint64_t scanned_pages, scans, patches, patch_full, code_drops, entries_lost;
+	uint64_t scanned_pages, scans, patches, patch_full, code_drops, entries_lost, conflicts;
 	uint64_t flushes, nonglobal_flushes, globals_kept, class_switches, cr3_switches, invlpgs, maps;
 	uint64_t kicks;
 	struct raw_site sites[RAW_TOP * 4];

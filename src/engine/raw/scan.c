@@ -90,19 +90,38 @@ static bool jump_table(const struct insn *i)
 	       i->index != NOREG && i->scale == 2 && i->asize == 4 && i->seg == SEG_DS;
 }
 
+/* CMP reg, imm: the bound check a compiler puts before a switch's jump.
+ * *reg and *bound get the register and the immediate. */
+static bool bound_check(const struct insn *i, unsigned *reg, uint32_t *bound)
+{
+	if (i->osize != 4)
+		return false;
+	if ((i->op == 0x83 || i->op == 0x81) && (i->reg & 7) == 7 && i->mod == 3) {
+		*reg = i->rm & 7;
+		*bound = (uint32_t)i->imm;
+		return true;
+	}
+	if (i->op == 0x3d) {
+		*reg = RAX;
+		*bound = (uint32_t)i->imm;
+		return true;
+	}
+	return false;
+}
+
 #define TABLE_MAX   1024
 #define TABLE_REACH 0x100000u   /* a case lies within 1 MiB of its switch */
 
 static void branch_out(struct raw_cpu *r, uint32_t target);
 
-/* Follows a jump table's entries: every dword from the table's start that
- * points near the jump (the table's end is where that stops holding). */
-static void jump_table_targets(struct raw_cpu *r, const struct insn *i, uint32_t base,
-			       uint16_t *work, int *nwork)
+/* Follows a switch table's entries: as many as the bound check before the
+ * jump allows, each of which must point near the jump. */
+static void jump_table_targets(struct raw_cpu *r, const struct insn *i, uint32_t entries,
+			       uint32_t base, uint16_t *work, int *nwork)
 {
 	const struct segment *ds = &r->c->s.seg[SEG_DS];
 	uint32_t lin = (uint32_t)(ds->base + (uint32_t)i->disp);
-	for (unsigned k = 0; k < TABLE_MAX; k++, lin += 4) {
+	for (unsigned k = 0; k < entries; k++, lin += 4) {
 		uint64_t gpa;
 		if (!paging_translate(r->c, lin, ACC_R | (r->c->cpl == 3 ? ACC_USER : 0), &gpa, false))
 			return;
@@ -121,6 +140,20 @@ static void jump_table_targets(struct raw_cpu *r, const struct insn *i, uint32_t
 			branch_out(r, t);
 		}
 	}
+}
+
+static bool bit(const uint8_t *map, unsigned off)
+{
+	return map[off >> 3] & (1u << (off & 7));
+}
+
+/* Would an instruction at off of len bytes cover a known instruction start? */
+static bool overlaps_start(const struct code_page *cp, unsigned off, unsigned len)
+{
+	for (unsigned k = off + 1; k < off + len && k < 4096; k++)
+		if (bit(cp->scanned, k))
+			return true;
+	return false;
 }
 
 static int32_t alloc_slot(struct raw_cpu *r)
@@ -271,13 +304,26 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 	r->st.scans++;
 	while (nwork) {
 		unsigned off = work[--nwork];
+		unsigned bound_reg = NOREG;
+		uint32_t bound = 0;
 		for (;;) {
-			if (cp->scanned[off >> 3] & (1u << (off & 7)))
+			if (bit(cp->scanned, off))
 				break;
+			if (bit(cp->covered, off)) {
+				/* inside an instruction another path decoded: one of the
+				 * two decodings is wrong, and a patch here could break
+				 * the other; this path stops */
+				r->st.conflicts++;
+				break;
+			}
 			uint8_t buf[15];
 			int avail = fetch(r, page, base + off, buf);
 			struct insn i;
 			int len = decode_insn(&i, buf, avail, MODE_32);
+			if (len > 0 && overlaps_start(cp, off, (unsigned)len)) {
+				r->st.conflicts++;
+				break;
+			}
 			if (len <= 0) {
 				/* undecodable here (or its bytes run into a page that is
 				 * not there yet): let it trap and REM decide */
@@ -286,12 +332,20 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 				break;
 			}
 			cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
-			if (jump_table(&i)) {
+			for (unsigned k = off + 1; k < off + (unsigned)len && k < 4096; k++)
+				cp->covered[k >> 3] |= (uint8_t)(1u << (k & 7));
+			unsigned reg;
+			uint32_t b;
+			if (jump_table(&i) && bound_reg == (i.index & 7) && bound < TABLE_MAX) {
 				/* a switch: its targets are entries, and the jump
 				 * itself may run natively */
-				jump_table_targets(r, &i, base, work, &nwork);
+				jump_table_targets(r, &i, bound + 1, base, work, &nwork);
 			} else if (raw_sensitive(&i)) {
 				ok &= patch(r, cp, off);
+			}
+			if (bound_check(&i, &reg, &b)) {
+				bound_reg = reg;
+				bound = b;
 			}
 			uint32_t next = base + off + (uint32_t)len;
 			if (has_rel_target(&i)) {
@@ -328,13 +382,15 @@ struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin)
 		return NULL;
 	struct raw_scanq *q = &r->scanq;
 	q->n = 0;
-	q->item[q->n++] = (struct raw_entry){ (uint32_t)pfn, lin };
 	if (fresh) {
 		/* branches seen earlier into this page, from code that may run
 		 * them natively now (kept: the page may be dropped and come back) */
-		for (uint32_t k = q->head[pfn]; k && q->n < RAW_SCANQ; k = q->pool[k - 1].next)
+		for (uint32_t k = q->head[pfn]; k && q->n < RAW_SCANQ - 1; k = q->pool[k - 1].next)
 			q->item[q->n++] = q->pool[k - 1].e;
 	}
+	/* the entry that is running now first (the queue pops from the end):
+	 * where two decodings of the page disagree, the one that runs wins */
+	q->item[q->n++] = (struct raw_entry){ (uint32_t)pfn, lin };
 	bool ok = true;
 	while (q->n) {
 		struct raw_entry e = q->item[--q->n];
