@@ -40,3 +40,16 @@ void raw_desc_of(const struct segment *s, unsigned slot, struct raw_desc *d)
 	d->flags = (s->db ? 1u : 0) | (contents << 1) | (ro ? 8u : 0) | (pages ? 16u : 0) |
 		   (s->avl ? 64u : 0);
 }
+
+bool raw_desc_capped(const struct segment *s, unsigned slot, uint32_t top, struct raw_desc *d)
+{
+	if (!(s->type & 8) && (s->type & 4))
+		return false;   /* expand-down: its limit is a floor */
+	if (s->base > top)
+		return false;
+	struct segment c = *s;
+	if (c.limit > top - (uint32_t)c.base)
+		c.limit = top - (uint32_t)c.base;
+	raw_desc_of(&c, slot, d);
+	return true;
+}

@@ -312,6 +312,7 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 		raw_shadow_flush(r);
 	uint16_t sel[6];
 	k->ndescs = 0;
+	bool user = c->cpl == 3;
 	for (int g = 0; g < 6; g++) {
 		const struct segment *sg = &s->seg[g];
 		if (g != SEG_CS && g != SEG_SS && (sg->unusable || !sg->present)) {
@@ -319,7 +320,16 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 			continue;
 		}
 		struct raw_desc d;
-		raw_desc_of(sg, (unsigned)g, &d);
+		if (!user) {
+			raw_desc_of(sg, (unsigned)g, &d);
+		} else if (!raw_desc_capped(sg, (unsigned)g, RAW_RING_SPLIT - 1, &d)) {
+			if (g == SEG_CS || g == SEG_SS) {
+				r->in_rem = true;   /* user code or stack up there: REM */
+				return 1;
+			}
+			sel[g] = 0;   /* a data segment up there: every use traps */
+			continue;
+		}
 		if (!r->ldt_valid[g] || memcmp(&d, &r->ldt[g], sizeof(d)) != 0) {
 			k->descs[k->ndescs++] = d;
 			r->ldt[g] = d;

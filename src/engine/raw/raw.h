@@ -27,6 +27,11 @@
 #include "engine/raw/proto.h"
 
 #define RAW_PAGES        (RAW_LINEAR_END >> 12)
+/* Ring compression by segment limits: in guest user mode every host
+ * segment ends below this address, so the guest kernel's pages above it
+ * (Linux's 3 GiB split) can stay mapped; user code that reaches up there
+ * takes #GP and REM decides as the guest's page tables say. */
+#define RAW_RING_SPLIT   0xc0000000u
 #define RAW_PATCH_PAGES  4096      /* patch memory: 16 MiB of page copies */
 
 /* Per linear page: how the stub maps it now. */
@@ -142,6 +147,9 @@ void raw_shadow_free(struct raw_cpu *r);
 void raw_shadow_flush(struct raw_cpu *r);
 /* What a CR3 switch drops: every mapping but those of global pages. */
 void raw_shadow_flush_nonglobal(struct raw_cpu *r);
+/* Unmaps the pages only the guest kernel may touch below RAW_RING_SPLIT
+ * (native code in guest user mode runs with segments that end there). */
+void raw_shadow_drop_konly(struct raw_cpu *r);
 void raw_shadow_unmap(struct raw_cpu *r, uint32_t lp);
 /* Before a native run: drops what the guest's paging changes, its CPL
  * class and its INVLPGs made stale. */
@@ -168,6 +176,10 @@ bool raw_sensitive(const struct insn *i);
 /* descriptors.c */
 /* The host LDT descriptor standing for a guest segment cache. */
 void raw_desc_of(const struct segment *s, unsigned slot, struct raw_desc *d);
+/* The same with the segment's end capped below top (ring compression in
+ * guest user mode); false when the segment cannot be (it starts above
+ * top, or is expand-down). */
+bool raw_desc_capped(const struct segment *s, unsigned slot, uint32_t top, struct raw_desc *d);
 uint16_t raw_host_selector(unsigned slot);
 /* Can this segment cache be run natively in this register? */
 bool raw_segment_ok(const struct segment *s, int reg);

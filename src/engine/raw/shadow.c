@@ -128,6 +128,21 @@ void raw_shadow_flush_nonglobal(struct raw_cpu *r)
 	r->st.nonglobal_flushes++;
 }
 
+void raw_shadow_drop_konly(struct raw_cpu *r)
+{
+	uint32_t keep = 0;
+	for (uint32_t k = 0; k < r->nlist; k++) {
+		uint32_t lp = r->list[k];
+		if ((r->pst[lp] & SP_KONLY) && lp < (RAW_RING_SPLIT >> 12))
+			raw_shadow_unmap(r, lp);
+		if (r->pst[lp] & SP_MAPPED)
+			r->list[keep++] = lp;
+		else
+			r->pst[lp] = 0;
+	}
+	r->nlist = keep;
+}
+
 static int cpl_class(const struct emu_cpu *c)
 {
 	return c->cpl == 3;
@@ -175,18 +190,9 @@ void raw_shadow_sync(struct raw_cpu *r)
 		return;
 	r->st.class_switches++;
 	if (cls == 1) {
-		/* into guest user mode: what only the kernel may touch goes */
-		uint32_t keep = 0;
-		for (uint32_t k = 0; k < r->nlist; k++) {
-			uint32_t lp = r->list[k];
-			if (r->pst[lp] & SP_KONLY)
-				raw_shadow_unmap(r, lp);
-			if (r->pst[lp] & SP_MAPPED)
-				r->list[keep++] = lp;
-			else
-				r->pst[lp] = 0;
-		}
-		r->nlist = keep;
+		/* into guest user mode: what only the kernel may touch goes, below
+		 * the ring split (above it, segment limits keep user code out) */
+		raw_shadow_drop_konly(r);
 	} else if (s->cr4 & ((1ull << 20) | (1ull << 21))) {
 		/* SMEP/SMAP: user pages are not the kernel's either */
 		raw_shadow_flush(r);
