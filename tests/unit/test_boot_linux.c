@@ -344,14 +344,16 @@ static const char *first_match(const char *const *patterns, unsigned count)
 	return NULL;
 }
 
-/* A Debian bzImage from the environment, /boot or cache/, if any. */
+/* A Debian bzImage (64-bit) from the environment, /boot or cache/, if any:
+ * the 64-bit reference guest first, ahead of cache/reference-i386/. */
 static const char *find_real_kernel(void)
 {
 	const char *env = getenv("POPEK_TEST_KERNEL");
 	if (env && access(env, R_OK) == 0)
 		return env;
-	static const char *const patterns[] = { "cache/vmlinuz*", "cache/*/vmlinuz*", "cache/bzImage*",
-						"cache/*/bzImage*", "/boot/vmlinuz*" };
+	static const char *const patterns[] = { "cache/reference/vmlinuz", "cache/vmlinuz*",
+						"cache/*/vmlinuz*", "cache/bzImage*", "cache/*/bzImage*",
+						"/boot/vmlinuz*" };
 	return first_match(patterns, sizeof(patterns) / sizeof(patterns[0]));
 }
 
@@ -361,7 +363,8 @@ static const char *find_real_vmlinux(void)
 	const char *env = getenv("POPEK_TEST_VMLINUX");
 	if (env && access(env, R_OK) == 0)
 		return env;
-	static const char *const patterns[] = { "cache/vmlinux*", "cache/*/vmlinux*" };
+	static const char *const patterns[] = { "cache/reference/vmlinux", "cache/vmlinux*",
+						"cache/*/vmlinux*" };
 	return first_match(patterns, sizeof(patterns) / sizeof(patterns[0]));
 }
 
