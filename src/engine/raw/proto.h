@@ -81,7 +81,6 @@ struct raw_ctrl {
 	uint64_t addr;     /* CR2 / si_addr */
 	uint32_t syscall_nr;
 	int32_t op_errno, op_index;
-	uint64_t traps;    /* signals taken, for --stats */
 	uint8_t fx[512] __attribute__((aligned(64)));  /* FXSAVE image of the guest's FPU/SSE */
 };
 

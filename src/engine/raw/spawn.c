@@ -108,8 +108,8 @@ int raw_stub_start(struct raw_cpu *r, int memfd, char *err, size_t n)
 void raw_stub_kick(struct raw_cpu *r)
 {
 	if (r->ctrl) {
-		/* wakes the vCPU thread waiting for the stub: it sends the signal */
-		__atomic_add_fetch(&r->ctrl->done_seq, 0, __ATOMIC_SEQ_CST);
+		/* wakes the vCPU thread waiting for the stub (the value does not
+		 * change: it wakes, sees the kick, and sends the signal) */
 		futex(&r->ctrl->done_seq, FUTEX_WAKE, 1, NULL);
 	}
 }

@@ -155,7 +155,6 @@ static void report_and_wait(void)
 
 void stub_trap(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 {
-	ctrl->traps++;
 	if (uc->mc.cs == 0x33) {
 		/* 64-bit code trapped: the stub's own entry once, else guest
 		 * code that left compatibility mode. Never return to it. */
