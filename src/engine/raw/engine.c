@@ -344,6 +344,11 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	k->regs.eflags = (uint32_t)((fl & ENTRY_FLAGS) | RFLAGS_IF | RFLAGS_FIXED);
 	memcpy(k->regs.sel, sel, sizeof(sel));
 	memcpy(k->fx, &s->fpu, sizeof(k->fx));
+	/* RDTSC in the stub reads the clock emu reads (tsc_now) */
+	k->tsc_fast = !(s->cr4 & CR4_TSD) && !r->vm->cfg.deterministic;
+	k->tsc_base = c->tsc_base;
+	k->clock_start = r->vm->start_ns;
+	k->cs_base = (uint32_t)s->seg[SEG_CS].base;
 	uint64_t t1 = host_now_ns();
 	r->st.monitor_ns += t1 - t0;
 	int rc = raw_stub_exchange(r, true);
@@ -504,6 +509,9 @@ static void raw_print_stats(struct vm *vm, int fd)
 		(unsigned long long)t->globals_kept, (unsigned long long)t->invlpgs,
 		(unsigned long long)t->class_switches);
 	dprintf(fd, "  interrupt kicks         %llu\n", (unsigned long long)t->kicks);
+	if (r->ctrl)
+		dprintf(fd, "  answered in the stub    %llu RDTSC\n",
+			(unsigned long long)r->ctrl->stub_answered);
 	const unsigned size = sizeof(t->sites) / sizeof(t->sites[0]);
 	struct raw_site sorted[sizeof(t->sites) / sizeof(t->sites[0])];
 	memcpy(sorted, t->sites, sizeof(sorted));

@@ -74,6 +74,14 @@ struct raw_ctrl {
 	struct raw_desc descs[RAW_MAX_DESCS];
 	/* guest state, both ways */
 	struct raw_regs regs;
+	/* What the stub answers itself, without popek (the guest-context part
+	 * of the monitor): RDTSC, from the machine's clock as emu reads it:
+	 * tsc_base + (CLOCK_MONOTONIC ns - clock_start). tsc_fast says the
+	 * guest's CR4.TSD lets it through; cs_base locates EIP. */
+	uint32_t tsc_fast;
+	uint64_t tsc_base, clock_start;
+	uint32_t cs_base;
+	uint64_t stub_answered;   /* counted by the stub, for --stats */
 	/* report */
 	uint32_t stop;
 	int32_t signo, si_code;

@@ -18,6 +18,7 @@
 #define NR_modify_ldt    154
 #define NR_prctl         157
 #define NR_futex         202
+#define NR_clock_gettime 228
 #define NR_exit_group    231
 #define NR_seccomp       317
 
