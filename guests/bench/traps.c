@@ -10,6 +10,7 @@
  *   cr3    a CR3 reload under 32-bit paging (a shadow flush each under raw,
  *          and the page faults that refill what the loop touches)
  *   pte    a write to a page-table entry and INVLPG of its page
+ *   rdtsc  RDTSC (under raw: a trap the stub answers without popek)
  *   none   the empty loop, for subtraction. */
 #include "guest.h"
 #include "io.h"
@@ -29,7 +30,7 @@ static uint32_t *paging_on(void)
 	return pd;
 }
 
-static const char *const kinds[] = { "cpuid", "out", "none", "cli", "cr3", "pte" };
+static const char *const kinds[] = { "cpuid", "out", "none", "cli", "cr3", "pte", "rdtsc" };
 
 void guest_main(void)
 {
@@ -38,7 +39,7 @@ void guest_main(void)
 	uint32_t n = nopt ? (uint32_t)strtoul(nopt + 2, 0, 0) : 10000;
 	const char *kopt = strstr(cmd, "kind=");
 	int kind = 0;
-	for (int k = 1; kopt && k < 6; k++)
+	for (int k = 1; kopt && k < 7; k++)
 		if (strstr(kopt, kinds[k]) == kopt + 5)
 			kind = k;
 	uint32_t *pd = kind >= 4 ? paging_on() : 0;
@@ -69,6 +70,10 @@ void guest_main(void)
 	case 4:
 		for (uint32_t i = 0; i < n; i++)
 			__asm__ volatile("movl %0, %%cr3" : : "r"(pd) : "memory");
+		break;
+	case 6:
+		for (uint32_t i = 0; i < n; i++)
+			(void)rdtsc();
 		break;
 	case 5:
 		for (uint32_t i = 0; i < n; i++) {
