@@ -1,5 +1,6 @@
 #include "boot/entry_state.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "boot/boot_error.h"
@@ -76,16 +77,26 @@ int entry_prot32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry,
 	return 0;
 }
 
-int entry_linux32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry, uint32_t esi,
-		  char *err, size_t n)
+/* What both Linux boot protocols share: a GDT with __BOOT_CS (32- or
+ * 64-bit code) and __BOOT_DS, flat segments loaded from it, no interrupts. */
+static int linux_segments(const struct guest_mem *m, struct cpu_state *s, bool code64, char *err,
+			  size_t n)
 {
-	static const uint64_t gdt[] = { 0, 0, GDT_CODE32, GDT_DATA32 };
+	const uint64_t gdt[] = { 0, 0, code64 ? GDT_CODE64 : GDT_CODE32, GDT_DATA32 };
 	reset_zeroed(s);
 	if (write_gdt(m, s, gdt, 4) < 0)
 		return boot_fail(err, n, "guest memory does not cover the boot GDT");
 	common_protected(s);
-	segment_flat(&s->seg[SEG_CS], SEL_BOOT_CS, SEG_TYPE_CODE_RX, 0, 1);
+	segment_flat(&s->seg[SEG_CS], SEL_BOOT_CS, SEG_TYPE_CODE_RX, code64, !code64);
 	data_segments(s, SEL_BOOT_DS);
+	return 0;
+}
+
+int entry_linux32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry, uint32_t esi,
+		  char *err, size_t n)
+{
+	if (linux_segments(m, s, false, err, n) < 0)
+		return -1;
 	s->cr0 = CR0_PE | CR0_ET;
 	s->rip = entry;
 	s->gpr[RSI] = esi;
@@ -95,16 +106,11 @@ int entry_linux32(const struct guest_mem *m, struct cpu_state *s, uint32_t entry
 int entry_long64(const struct guest_mem *m, struct cpu_state *s, uint64_t entry, uint64_t rsi,
 		 char *err, size_t n)
 {
-	static const uint64_t gdt[] = { 0, 0, GDT_CODE64, GDT_DATA32 };
-	reset_zeroed(s);
-	if (write_gdt(m, s, gdt, 4) < 0)
-		return boot_fail(err, n, "guest memory does not cover the boot GDT");
+	if (linux_segments(m, s, true, err, n) < 0)
+		return -1;
 	uint64_t cr3 = page_tables_identity(m);
 	if (cr3 == 0)
 		return boot_fail(err, n, "guest memory does not cover the boot page tables");
-	common_protected(s);
-	segment_flat(&s->seg[SEG_CS], SEL_BOOT_CS, SEG_TYPE_CODE_RX, 1, 0);
-	data_segments(s, SEL_BOOT_DS);
 	s->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
 	s->cr3 = cr3;
 	s->cr4 = CR4_PAE;
