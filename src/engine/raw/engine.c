@@ -349,6 +349,7 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	k->tsc_base = c->tsc_base;
 	k->clock_start = r->vm->start_ns;
 	k->cs_base = (uint32_t)s->seg[SEG_CS].base;
+	k->tsc_aux = (uint32_t)s->msr.tsc_aux;
 	uint64_t t1 = host_now_ns();
 	r->st.monitor_ns += t1 - t0;
 	int rc = raw_stub_exchange(r, true);
@@ -510,7 +511,7 @@ static void raw_print_stats(struct vm *vm, int fd)
 		(unsigned long long)t->class_switches);
 	dprintf(fd, "  interrupt kicks         %llu\n", (unsigned long long)t->kicks);
 	if (r->ctrl)
-		dprintf(fd, "  answered in the stub    %llu RDTSC\n",
+		dprintf(fd, "  answered in the stub    %llu RDTSC/RDTSCP\n",
 			(unsigned long long)r->ctrl->stub_answered);
 	const unsigned size = sizeof(t->sites) / sizeof(t->sites[0]);
 	struct raw_site sorted[sizeof(t->sites) / sizeof(t->sites[0])];

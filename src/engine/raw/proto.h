@@ -75,10 +75,11 @@ struct raw_ctrl {
 	/* guest state, both ways */
 	struct raw_regs regs;
 	/* What the stub answers itself, without popek (the guest-context part
-	 * of the monitor): RDTSC, from the machine's clock as emu reads it:
-	 * tsc_base + (CLOCK_MONOTONIC ns - clock_start). tsc_fast says the
-	 * guest's CR4.TSD lets it through; cs_base locates EIP. */
+	 * of the monitor): RDTSC and RDTSCP, from the machine's clock as emu
+	 * reads it: tsc_base + (CLOCK_MONOTONIC ns - clock_start). tsc_fast
+	 * says the guest's CR4.TSD lets them through; cs_base locates EIP. */
 	uint32_t tsc_fast;
+	uint32_t tsc_aux;      /* what RDTSCP puts in ECX */
 	uint64_t tsc_base, clock_start;
 	uint32_t cs_base;
 	uint64_t stub_answered;   /* counted by the stub, for --stats */

@@ -50,11 +50,9 @@ bool raw_sensitive(const struct insn *i)
 	case 0x102: case 0x103:          /* LAR, LSL */
 	case 0x1a2:                      /* CPUID */
 	case 0x105: case 0x107: case 0x134: case 0x135:   /* SYSCALL, SYSRET, SYSENTER, SYSEXIT */
-	case 0x101:   /* SGDT, SIDT, SMSW, XGETBV, RDTSCP...: all of group 7 (RDTSCP
-		       * too: on this host it does not fault with CR4.TSD set, as
-		       * the manuals say it should — the hypervisor under this
-		       * machine answers it — and returns the host's TSC) */
-		return true;
+	case 0x101:   /* SGDT, SIDT, SMSW, XGETBV, ...: all of group 7 but RDTSCP,
+		       * which traps by itself (PR_SET_TSC) and which the stub answers */
+		return !(i->mod == 3 && (i->reg & 7) == 7 && (i->rm & 7) == 1);
 	case 0x100:                      /* SLDT, STR, LLDT, LTR, VERR, VERW */
 		return reg <= 5;
 	case 0xff:   /* CALL/JMP through a register or memory, near and far */

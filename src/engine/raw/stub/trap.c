@@ -153,16 +153,21 @@ static void report_and_wait(void)
 	__atomic_store_n(&ctrl->stub_sleeps, 0, __ATOMIC_RELAXED);
 }
 
-/* RDTSC (it traps through PR_SET_TSC; RDTSCP is patched, see scan.c):
- * answered here from the machine's clock, as emu would answer it, without
- * waking popek. True when done. */
+/* RDTSC and RDTSCP (they trap through PR_SET_TSC): answered here from
+ * the machine's clock, as emu would answer them, without waking popek.
+ * True when done. */
 static int answer_tsc(struct k_ucontext *uc)
 {
 	struct k_sigcontext *m = &uc->mc;
 	if (!ctrl->tsc_fast || m->trapno != 13 || m->cs != ctrl->regs.sel[1])
 		return 0;
 	const uint8_t *ip = (const uint8_t *)(uint64_t)(uint32_t)(ctrl->cs_base + (uint32_t)m->rip);
-	if (ip[0] != 0x0f || ip[1] != 0x31)
+	unsigned len;
+	if (ip[0] == 0x0f && ip[1] == 0x31)
+		len = 2;
+	else if (ip[0] == 0x0f && ip[1] == 0x01 && ip[2] == 0xf9)
+		len = 3;   /* the CPU fetched all three bytes: they are mapped */
+	else
 		return 0;
 	struct { int64_t sec, nsec; } t;
 	if (sys3(NR_clock_gettime, 1 /* CLOCK_MONOTONIC */, &t, 0) != 0)
@@ -170,7 +175,9 @@ static int answer_tsc(struct k_ucontext *uc)
 	uint64_t tsc = ctrl->tsc_base + ((uint64_t)t.sec * 1000000000ull + (uint64_t)t.nsec - ctrl->clock_start);
 	m->rax = (uint32_t)tsc;
 	m->rdx = (uint32_t)(tsc >> 32);
-	m->rip = (uint32_t)(m->rip + 2);
+	if (len == 3)
+		m->rcx = ctrl->tsc_aux;
+	m->rip = (uint32_t)(m->rip + len);
 	ctrl->stub_answered++;
 	return 1;
 }
