@@ -58,10 +58,10 @@ extern const struct engine engine_kvm;
 
 /* The engine named by --engine ("kvm", "emu", "auto"); NULL with a reason. */
 const struct engine *engine_select(const char *name, char *why, size_t n);
-/* The same for one guest: "auto" picks raw for a 32-bit kernel image on
- * one vCPU when the host has no VT-x/AMD-V (and the run need not count
- * instructions). */
-const struct engine *engine_select_guest(const char *name, const char *kernel, int ncpus,
+/* The same for one guest: "auto" picks raw for a guest whose entry is
+ * 32-bit code (guest32) on one vCPU when the host has no VT-x/AMD-V (and
+ * the run need not count instructions). */
+const struct engine *engine_select_guest(const char *name, bool guest32, int ncpus,
 					 bool deterministic, char *why, size_t n);
 /* The engine of that name whether or not it can run here; NULL if unknown or not built. */
 const struct engine *engine_by_name(const char *name);

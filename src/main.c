@@ -52,7 +52,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!guest_mem_size_ok(o.ram_size, err, sizeof(err)))
 		return fail_input(err);
-	const struct engine *engine = engine_select_guest(o.engine, o.boot.kernel, o.ncpus,
+	/* a real-mode flat binary counts as 32-bit: raw runs its real-mode
+	 * start in REM and whatever protected-mode code follows natively */
+	int bits = boot_kernel_bits(&o.boot);
+	const struct engine *engine = engine_select_guest(o.engine, bits == 32 || bits == 16, o.ncpus,
 							  o.deterministic, err, sizeof(err));
 	if (!engine) {
 		fprintf(stderr, "popek: %s\n", err);

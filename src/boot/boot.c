@@ -3,6 +3,7 @@
 #include "boot/boot.h"
 
 #include <elf.h>
+#include <unistd.h>
 
 #include "boot/acpi.h"
 #include "boot/boot_error.h"
@@ -30,6 +31,36 @@ static loader_fn choose_loader(const struct boot_config *c, const struct boot_fi
 	if (elf_class_of(f) == ELFCLASS64)
 		return load_vmlinux;
 	return NULL;
+}
+
+int boot_kernel_bits(const struct boot_config *c)
+{
+	if (c == NULL || c->kernel == NULL)
+		return 0;
+	if (c->flat)
+		return c->flat_mode == FLAT_PROT32 ? 32 : 16;
+	/* the kinds are told apart by the file's start (a multiboot header
+	 * lies in its first MB_SEARCH_BYTES) */
+	static uint8_t head[MB_SEARCH_BYTES];
+	char err[256];
+	int fd;
+	uint64_t size;
+	if (boot_file_open("kernel", c->kernel, UINT64_MAX, &fd, &size, err, sizeof(err)) < 0)
+		return 0;
+	uint64_t want = size < sizeof(head) ? size : sizeof(head);
+	int r = boot_file_read_fd("kernel", c->kernel, fd, head, want, err, sizeof(err));
+	close(fd);
+	if (r < 0)
+		return 0;
+	struct boot_file f = { .what = "kernel", .path = c->kernel, .data = head, .size = want };
+	struct mb_header h;
+	if (multiboot_find(&f, &h))
+		return 32;
+	if (linux_is_bzimage(&f) && boot_file_has(&f, 0x236, 2))
+		return boot_le16(f.data + 0x236) & XLF_KERNEL_64 ? 64 : 32;
+	if (elf_class_of(&f) == ELFCLASS64)
+		return 64;
+	return 0;
 }
 
 int boot_load(struct guest_mem *m, const struct boot_config *c, struct cpu_state *bsp,

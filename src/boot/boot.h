@@ -22,6 +22,11 @@ struct boot_config {
 	enum flat_mode flat_mode;
 };
 
+/* The mode the image's entry runs in, from its first bytes: 32 for a
+ * multiboot kernel, an i386 bzImage or a 32-bit flat binary, 64 for a
+ * 64-bit bzImage or vmlinux, 16 for a real-mode flat binary, 0 when the
+ * file is unreadable or of no kind popek knows (boot_load says why). */
+int boot_kernel_bits(const struct boot_config *c);
 /* Detects the image kind (multiboot, bzImage, ELF64 vmlinux; flat when asked),
  * loads it and the initrd, writes the platform tables, and fills *bsp with
  * the entry state. 0, or -1 with one readable line in err. */

@@ -36,27 +36,10 @@ int host_has_hw_virt(void)
 	return found;
 }
 
-/* A kernel image whose code starts 32-bit: an ELF32 (multiboot), a flat
- * binary, or a bzImage without a 64-bit entry (an i386 kernel). */
-static bool kernel_is_32bit(const char *path)
-{
-	unsigned char h[0x240];
-	FILE *f = path ? fopen(path, "rb") : NULL;
-	if (!f)
-		return false;
-	size_t got = fread(h, 1, sizeof(h), f);
-	fclose(f);
-	if (got >= 5 && memcmp(h, "\177ELF", 4) == 0)
-		return h[4] == 1;
-	if (got >= 0x238 && memcmp(h + 0x202, "HdrS", 4) == 0)
-		return !(h[0x236] & 1);   /* xloadflags: XLF_KERNEL_64 */
-	return got > 0;
-}
-
-const struct engine *engine_select_guest(const char *name, const char *kernel, int ncpus,
+const struct engine *engine_select_guest(const char *name, bool guest32, int ncpus,
 					 bool deterministic, char *why, size_t n)
 {
-	if (strcmp(name, "auto") == 0 && !deterministic && ncpus == 1 && kernel_is_32bit(kernel) &&
+	if (strcmp(name, "auto") == 0 && !deterministic && ncpus == 1 && guest32 &&
 	    !host_has_hw_virt()) {
 		char rwhy[256];
 		if (engine_raw.available(rwhy, sizeof(rwhy)) == 0)
