@@ -109,14 +109,26 @@ void guest_mem_free(struct guest_mem *m)
 	m->has_fd = false;
 }
 
-void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+static const struct mem_region *region_of(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
 	for (int i = 0; i < m->nregions; i++) {
 		const struct mem_region *r = &m->region[i];
 		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
-			return r->host + (gpa - r->gpa);
+			return r;
 	}
 	return NULL;
+}
+
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = region_of(m, gpa, len);
+	return r ? r->host + (gpa - r->gpa) : NULL;
+}
+
+uint64_t gpa_fd_offset(const struct guest_mem *m, uint64_t gpa)
+{
+	const struct mem_region *r = region_of(m, gpa, 1);
+	return r ? r->fd_offset + (gpa - r->gpa) : UINT64_MAX;
 }
 
 int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len)

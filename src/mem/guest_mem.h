@@ -47,6 +47,10 @@ void guest_mem_free(struct guest_mem *m);
 /* Host pointer to len bytes at gpa, or NULL when any of them is not RAM. */
 void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
+/* Where gpa lives in guest_mem.fd (for RAM in a memfd); UINT64_MAX when
+ * it is not RAM. */
+uint64_t gpa_fd_offset(const struct guest_mem *m, uint64_t gpa);
+
 /* Copies into / out of guest RAM; -1 when the range is not all RAM. */
 int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
 int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);

@@ -238,7 +238,7 @@ static void test_shadow(void)
 	const struct raw_op *o = last_op(&g);
 	CHECK(o && o->kind == RAW_OP_MAP && o->lin == 0x405000 && o->prot == RAW_PROT_R,
 	      "shadow/read-maps-read-only");
-	CHECK(o && o->offset == raw_gpa_offset(r, 0x30000), "shadow/maps-the-guest-physical-page");
+	CHECK(o && o->offset == gpa_fd_offset(&r->vm->mem, 0x30000), "shadow/maps-the-guest-physical-page");
 	uint32_t now;
 	memcpy(&now, g.t.ram + pt + 5 * 4, 4);
 	CHECK((now & 0x60) == 0x20, "shadow/read-sets-accessed-not-dirty");
@@ -259,7 +259,7 @@ static void test_shadow(void)
 	      "shadow/invlpg-unmaps-the-page");
 	raw_shadow_fault(r, 0x405000, 0x4);
 	o = last_op(&g);
-	CHECK(o && o->offset == raw_gpa_offset(r, 0x31000), "shadow/new-pte-mapped-after-invlpg");
+	CHECK(o && o->offset == gpa_fd_offset(&r->vm->mem, 0x31000), "shadow/new-pte-mapped-after-invlpg");
 	/* ring compression: entering guest user mode drops the supervisor page */
 	g.ctrl.nops = 0;
 	c->cpl = 3;

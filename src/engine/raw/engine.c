@@ -266,7 +266,7 @@ static int internal(struct vm_exit *e, struct raw_cpu *r, const char *fmt, ...)
 static bool read_lin8(struct emu_cpu *c, uint32_t lin, uint8_t *b)
 {
 	uint64_t gpa;
-	if (!paging_translate(c, lin, ACC_X | (c->cpl == 3 ? ACC_USER : 0), &gpa, false))
+	if (!raw_code_gpa(c, lin, &gpa))
 		return false;
 	const uint8_t *p = gpa_ptr(&c->vm->mem, gpa, 1);
 	if (!p)
@@ -299,9 +299,7 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	struct cpu_state *s = &c->s;
 	struct raw_ctrl *k = r->ctrl;
 	uint64_t t0 = host_now_ns();
-	raw_shadow_sync(r);
-	if (r->need_flush)
-		raw_shadow_flush(r);
+	raw_shadow_sync(r);   /* ends with need_flush clear */
 	uint32_t lin = (uint32_t)(s->seg[SEG_CS].base + s->rip);
 	uint32_t lp = lin >> 12;
 	if ((r->pst[lp] & (SP_MAPPED | SP_X)) == (SP_MAPPED | SP_X) && !raw_scan(r, r->ppfn[lp], lin)) {
@@ -461,7 +459,7 @@ static int raw_run(struct vcpu *cpu, struct vm_exit *e)
 
 static const char *const kind_name[RT_KINDS] = {
 	[RT_PF_SHADOW] = "shadow page fault", [RT_PF_GUEST] = "guest #PF / MMIO",
-	[RT_PF_MMIO] = "MMIO", [RT_GP] = "#GP (privileged, patched)", [RT_UD] = "#UD",
+	[RT_GP] = "#GP (privileged, patched)", [RT_UD] = "#UD",
 	[RT_SYSCALL] = "INT 0x80", [RT_INT3] = "INT3 / ICEBP", [RT_OTHER] = "other exception",
 	[RT_KICK] = "kick (interrupt, stop)",
 };
@@ -522,6 +520,9 @@ static void raw_print_stats(struct vm *vm, int fd)
 	for (unsigned k = 0; k < 10 && sorted[k].count; k++)
 		dprintf(fd, "    %#010x  %-26s %llu\n", sorted[k].lin, kind_name[sorted[k].kind],
 			(unsigned long long)sorted[k].count);
+	if (t->sites_lost)
+		dprintf(fd, "    (%llu traps at sites the table had no room for)\n",
+			(unsigned long long)t->sites_lost);
 	engine_emu.print_stats(vm, fd);
 }
 

@@ -59,8 +59,7 @@ struct code_page {
 
 enum raw_trap_kind {
 	RT_PF_SHADOW,    /* host page fault the shadow tables answered */
-	RT_PF_GUEST,     /* page fault REM delivered to the guest */
-	RT_PF_MMIO,      /* access to non-RAM, emulated */
+	RT_PF_GUEST,     /* a page fault REM delivers to the guest, or an MMIO access */
 	RT_GP,           /* #GP: privileged or patched instruction */
 	RT_UD,
 	RT_SYSCALL,      /* INT 0x80 (seccomp trap) */
@@ -159,7 +158,6 @@ void raw_shadow_sync(struct raw_cpu *r);
 int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err);
 int raw_queue_op(struct raw_cpu *r, uint32_t kind, uint32_t lin, uint64_t len, uint32_t prot,
 		 uint64_t offset);
-uint64_t raw_gpa_offset(struct raw_cpu *r, uint64_t gpa);
 
 /* scan.c */
 /* Scans the code page at guest pfn from linear entry lin (in the current
@@ -170,6 +168,9 @@ void raw_code_drop(struct raw_cpu *r, uint64_t pfn);
  * (scanned, or decoded by REM) whose writes popek must see. */
 void raw_revoke_write(struct raw_cpu *r, uint64_t pfn);
 void raw_scan_free(struct raw_cpu *r);
+/* The guest-physical address of code at linear lin, as an instruction
+ * fetch at the current CPL finds it (without faulting). */
+bool raw_code_gpa(struct emu_cpu *c, uint32_t lin, uint64_t *gpa);
 /* Is this decoded 32-bit instruction one that must not run at ring 3? */
 bool raw_sensitive(const struct insn *i);
 

@@ -239,6 +239,11 @@ static struct code_page *record(struct raw_cpu *r, uint64_t pfn)
 	return cp;
 }
 
+bool raw_code_gpa(struct emu_cpu *c, uint32_t lin, uint64_t *gpa)
+{
+	return paging_translate(c, lin, ACC_X | (c->cpl == 3 ? ACC_USER : 0), gpa, false);
+}
+
 /* Up to 15 bytes of code at linear lin: from the page's original bytes,
  * and from the next page when the instruction may cross into it. */
 static int fetch(struct raw_cpu *r, const uint8_t *page, uint32_t lin, uint8_t *buf)
@@ -249,8 +254,7 @@ static int fetch(struct raw_cpu *r, const uint8_t *page, uint32_t lin, uint8_t *
 	if (n == 15)
 		return n;
 	uint64_t gpa;
-	if (!paging_translate(r->c, (lin & ~0xfffu) + 4096u, ACC_X | (r->c->cpl == 3 ? ACC_USER : 0),
-			      &gpa, false))
+	if (!raw_code_gpa(r->c, (lin & ~0xfffu) + 4096u, &gpa))
 		return n;
 	const uint8_t *next = gpa_ptr(&r->vm->mem, gpa & ~0xfffull, 4096);
 	if (!next)
@@ -265,7 +269,7 @@ static int fetch(struct raw_cpu *r, const uint8_t *page, uint32_t lin, uint8_t *
 static void branch_out(struct raw_cpu *r, uint32_t target)
 {
 	uint64_t gpa;
-	if (!paging_translate(r->c, target, ACC_X | (r->c->cpl == 3 ? ACC_USER : 0), &gpa, false))
+	if (!raw_code_gpa(r->c, target, &gpa))
 		return;
 	uint64_t pfn = gpa >> 12;
 	if (pfn >= r->npfn)

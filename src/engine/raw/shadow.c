@@ -51,15 +51,6 @@ void raw_shadow_free(struct raw_cpu *r)
 	r->wmapped = NULL;
 }
 
-uint64_t raw_gpa_offset(struct raw_cpu *r, uint64_t gpa)
-{
-	const struct guest_mem *m = &r->vm->mem;
-	for (int k = 0; k < m->nregions; k++)
-		if (gpa >= m->region[k].gpa && gpa - m->region[k].gpa < m->region[k].size)
-			return m->region[k].fd_offset + (gpa - m->region[k].gpa);
-	return UINT64_MAX;
-}
-
 /* Queues an op for the stub's next command, sending a batch first when
  * the queue is full. */
 int raw_queue_op(struct raw_cpu *r, uint32_t kind, uint32_t lin, uint64_t len, uint32_t prot,
@@ -200,12 +191,6 @@ void raw_shadow_sync(struct raw_cpu *r)
 	r->cls = cls;
 }
 
-static bool translate(struct emu_cpu *c, uint32_t lin, int acc, uint64_t *gpa)
-{
-	bool global;
-	return paging_translate_global(c, lin, acc, gpa, &global);
-}
-
 int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 {
 	struct emu_cpu *c = r->c;
@@ -218,7 +203,7 @@ int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 	if (!paging_translate_global(c, lin, acc, &gpa, &global))
 		return 0;   /* the guest's own page fault: REM delivers it */
 	uint64_t pfn = gpa >> 12;
-	uint64_t off = raw_gpa_offset(r, gpa & ~0xfffull);
+	uint64_t off = gpa_fd_offset(&r->vm->mem, gpa & ~0xfffull);
 	if (off == UINT64_MAX || pfn >= r->npfn)
 		return 0;   /* not RAM: REM emulates the access */
 	uint8_t st = r->pst[lp];
@@ -262,9 +247,9 @@ int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 	}
 	/* a mapping for the guest kernel that CPL 3 could not make */
 	uint64_t ugpa;
-	if (!user && !translate(c, lin, (acc & 3) | ACC_USER, &ugpa))
+	if (!user && !paging_translate(c, lin, (acc & 3) | ACC_USER, &ugpa, false))
 		flags |= SP_KONLY;
-	if (!user && write && !(flags & SP_KONLY) && !translate(c, lin, ACC_W | ACC_USER, &ugpa))
+	if (!user && write && !(flags & SP_KONLY) && !paging_translate(c, lin, ACC_W | ACC_USER, &ugpa, false))
 		flags |= SP_KONLY;
 	if (raw_queue_op(r, RAW_OP_MAP, lp << 12, 4096, prot, off) != 0)
 		return -1;
