@@ -16,15 +16,12 @@ if ! "$ROOT/scripts/reference-guest" --arch i386 >/dev/null 2>"$log"; then
 fi
 REF=$ROOT/cache/reference-i386
 version=$(sed 's/^linux-image-//; s/:i386$//' "$REF/kernel.stamp")
-engines=$("$POPEK" engines 2>/dev/null)
-list=""
-for e in emu raw; do grep -qx $e <<<"$engines" && list+=" $e"; done
-if grep -qx kvm <<<"$engines" && have_kvm && grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	list+=" kvm"
-else
-	skip "reference guest i386 (kvm): /dev/kvm here has no VT-x/AMD-V underneath (a nested software hypervisor that stalls stock Linux)"
-fi
-[ -n "$list" ] || { skip "reference guest i386: no engine here"; finish; }
+# the engines that boot stock Linux here (tests/linux_guest.sh), and raw
+linux_engines || true
+list=$LINUX_ENGINES
+"$POPEK" engines 2>/dev/null | grep -qx raw && list+=" raw"
+[ -n "$LINUX_KVM_WHY" ] && skip "reference guest i386 (kvm): $LINUX_KVM_WHY"
+[ -n "${list// /}" ] || { skip "reference guest i386: no engine here"; finish; }
 
 # The signature of the known raw bug below: a kernel page fault while
 # insmod loads pvpanic (the oops text itself may be cut short).
