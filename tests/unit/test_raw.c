@@ -73,13 +73,15 @@ static int rig_init(struct rig *g)
 	r->patch_mem = calloc(16, 4096);   /* the scans below need few copies */
 	r->scanq.pool = calloc(RAW_PENDING, sizeof(*r->scanq.pool));
 	r->scanq.head = calloc(r->npfn, sizeof(*r->scanq.head));
+	r->scanq.gen = calloc(r->npfn, sizeof(*r->scanq.gen));
 	g->c->evm->watch = calloc(g->c->evm->npages, 1);
 	g->c->outer = r;
 	struct cpu_state *s = &g->t.st;
 	et_state_common(s);
 	et_state_pm32(s);
 	engine_emu.set_state(g->t.cpu, s);
-	return r->code && r->patch_mem && r->scanq.pool && g->c->evm->watch ? 0 : -1;
+	return r->code && r->patch_mem && r->scanq.pool && r->scanq.head && r->scanq.gen &&
+	       g->c->evm->watch ? 0 : -1;
 }
 
 static void rig_free(struct rig *g)
@@ -91,6 +93,7 @@ static void rig_free(struct rig *g)
 	free(g->r.patch_mem);
 	free(g->r.scanq.pool);
 	free(g->r.scanq.head);
+	free(g->r.scanq.gen);
 	free(g->c->evm->watch);
 	g->c->evm->watch = NULL;
 	g->c->outer = NULL;
@@ -189,6 +192,32 @@ static void test_scanner(void)
 	raw_scan(r, 0x16, 0x16000);
 	struct code_page *cp4 = raw_scan(r, 0x18, 0x18000);   /* first run, elsewhere */
 	CHECK(cp4 && patched(cp4, 0x10), "scan/earlier-branch-target-scanned-on-first-run");
+	/* a branch kept for a page holds only while the page it was seen in
+	 * keeps its record: dropped, its code may be gone (the frame reused),
+	 * and the branch may point into the middle of the page's new code */
+	uint8_t *d = g.t.ram + 0x1a000;
+	d[0] = 0xe9;   /* jmp 0x1b00f */
+	rel = 0x1b00f - 0x1a005;
+	memcpy(d + 1, &rel, 4);
+	raw_scan(r, 0x1a, 0x1a000);
+	raw_code_drop(r, 0x1a);   /* page 0x1a written: that jump is gone */
+	static const uint8_t code6[] = {
+		0x83, 0xc4, 0x10,   /* 0x0e add $0x10,%esp: 0xc4 (LES) at 0x0f */
+		0xc3,               /* 0x11 ret */
+	};
+	memcpy(g.t.ram + 0x1b00e, code6, sizeof(code6));
+	g.t.ram[0x1b000] = 0xc3;   /* the page's first run enters at a RET */
+	struct code_page *cp6 = raw_scan(r, 0x1b, 0x1b000);
+	CHECK(cp6 && !patched(cp6, 0x0f), "scan/branch-from-dropped-page-not-followed");
+	/* ... while one from a page that still holds its record is */
+	g.t.ram[0x1c000] = 0xc3;
+	g.t.ram[0x1c00f] = 0x9c;   /* pushf */
+	rel = 0x1c00f - 0x1a005;
+	raw_code_drop(r, 0x1a);
+	memcpy(d + 1, &rel, 4);   /* the page rewritten: jmp 0x1c00f */
+	raw_scan(r, 0x1a, 0x1a000);
+	struct code_page *cp7 = raw_scan(r, 0x1c, 0x1c000);
+	CHECK(cp7 && patched(cp7, 0x0f), "scan/branch-from-live-page-followed");
 	/* a path that runs into the middle of a known instruction stops there */
 	uint8_t *o = g.t.ram + 0x19000;
 	static const uint8_t code5[] = {
@@ -298,10 +327,40 @@ static void test_shadow(void)
 	rig_free(&g);
 }
 
+/* An instruction that starts on one page and ends on the next: when its
+ * fetch faults on the second page, the fault address is that page's first
+ * byte, which is no instruction start; the scan starts where the
+ * instruction ends. */
+static void test_straddling_fetch(void)
+{
+	struct rig g;
+	if (rig_init(&g) != 0) {
+		CHECK(0, "straddle/setup");
+		return;
+	}
+	struct raw_cpu *r = &g.r;
+	struct emu_cpu *c = g.c;
+	static const uint8_t code[] = {
+		0x83, 0xcf, 0x01,   /* 0x1cfff or $1,%edi: 0xcf (IRET) at 0x1d000 */
+		0x9c,               /* 0x1d002 pushf */
+		0xc3,               /* 0x1d003 ret */
+	};
+	memcpy(g.t.ram + 0x1cfff, code, sizeof(code));
+	c->s.rip = 0x1cfff;
+	raw_shadow_sync(r);
+	CHECK_EQ(raw_shadow_fault(r, 0x1cfff, 0x14 /* fetch */), 1, "straddle/first-page-mapped");
+	CHECK_EQ(raw_shadow_fault(r, 0x1d000, 0x14), 1, "straddle/second-page-mapped");
+	const struct code_page *cp = r->code[0x1d];
+	CHECK(cp && !patched(cp, 0x000), "straddle/instruction-tail-not-decoded-as-iret");
+	CHECK(cp && patched(cp, 0x002), "straddle/scan-goes-on-after-the-instruction");
+	rig_free(&g);
+}
+
 int main(void)
 {
 	test_descriptors();
 	test_scanner();
 	test_shadow();
+	test_straddling_fetch();
 	return check_failures != 0;
 }

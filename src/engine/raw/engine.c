@@ -172,7 +172,8 @@ static int raw_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 	r->patch_free = calloc(RAW_PATCH_PAGES, sizeof(*r->patch_free));
 	r->scanq.pool = calloc(RAW_PENDING, sizeof(*r->scanq.pool));
 	r->scanq.head = calloc(r->npfn ? r->npfn : 1, sizeof(*r->scanq.head));
-	if (!r->code || !r->patch_free || !r->scanq.pool || !r->scanq.head) {
+	r->scanq.gen = calloc(r->npfn ? r->npfn : 1, sizeof(*r->scanq.gen));
+	if (!r->code || !r->patch_free || !r->scanq.pool || !r->scanq.head || !r->scanq.gen) {
 		snprintf(err, n, "out of memory for the code scanner");
 		goto fail;
 	}
@@ -213,6 +214,7 @@ static void raw_vcpu_destroy(struct vcpu *cpu)
 		free(r->patch_free);
 		free(r->scanq.pool);
 		free(r->scanq.head);
+		free(r->scanq.gen);
 		emu_of(cpu)->outer = NULL;
 		emu_of(cpu)->rem_done = NULL;
 		free(r);

@@ -74,12 +74,24 @@ enum raw_trap_kind {
 struct raw_entry { uint32_t pfn, lin; };
 #define RAW_SCANQ   4096
 #define RAW_PENDING 65536
+/* A branch into a page, kept with that page for when it first runs. It
+ * holds only while the record of the page it was seen in lives: once
+ * that page is dropped, its code may be gone, and a branch from the
+ * boot's identity-mapped era followed into the busybox page that later
+ * reused the frame decoded `add $0x10,%esp` from its second byte (0xc4,
+ * LES) and patched it into `xor $0x10,%esp`. */
+struct raw_pending {
+	struct raw_entry e;
+	uint32_t next;               /* pool index + 1 of the next for the page */
+	uint32_t src, src_gen;       /* the page it was seen in, and its generation */
+};
 struct raw_scanq {
 	struct raw_entry item[RAW_SCANQ];
 	uint32_t n;
-	struct { struct raw_entry e; uint32_t next; } *pool;   /* RAW_PENDING */
+	struct raw_pending *pool;    /* RAW_PENDING */
 	uint32_t npool;
 	uint32_t *head;              /* per guest pfn: pool index + 1, 0 none */
+	uint32_t *gen;               /* per guest pfn: its records dropped so far */
 };
 
 #define RAW_TOP 64
@@ -162,7 +174,13 @@ int raw_queue_op(struct raw_cpu *r, uint32_t kind, uint32_t lin, uint64_t len, u
 /* scan.c */
 /* Scans the code page at guest pfn from linear entry lin (in the current
  * CS): returns the record, or NULL when the page cannot run natively. */
+/* lin: the entry being run, or RAW_NO_ENTRY (only the branches kept for
+ * the page are followed) */
+#define RAW_NO_ENTRY 0xffffffffu
 struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin);
+/* Where the instruction at lin, which runs into linear page lp, goes on
+ * in sequence; RAW_NO_ENTRY if nowhere in lp. */
+uint32_t raw_next_insn(struct raw_cpu *r, uint32_t lin, uint32_t lp);
 void raw_code_drop(struct raw_cpu *r, uint64_t pfn);
 /* Unmaps every writable native mapping of guest page pfn: it holds code
  * (scanned, or decoded by REM) whose writes popek must see. */

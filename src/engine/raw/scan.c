@@ -113,12 +113,12 @@ static bool bound_check(const struct insn *i, unsigned *reg, uint32_t *bound)
 #define TABLE_MAX   1024
 #define TABLE_REACH 0x100000u   /* a case lies within 1 MiB of its switch */
 
-static void branch_out(struct raw_cpu *r, uint32_t target);
+static void branch_out(struct raw_cpu *r, const struct code_page *from, uint32_t target);
 
 /* Follows a switch table's entries: as many as the bound check before the
  * jump allows, each of which must point near the jump. */
-static void jump_table_targets(struct raw_cpu *r, const struct insn *i, uint32_t entries,
-			       uint32_t base, uint16_t *work, int *nwork)
+static void jump_table_targets(struct raw_cpu *r, const struct code_page *cp, const struct insn *i,
+			       uint32_t entries, uint32_t base, uint16_t *work, int *nwork)
 {
 	const struct segment *ds = &r->c->s.seg[SEG_DS];
 	uint32_t lin = (uint32_t)(ds->base + (uint32_t)i->disp);
@@ -138,7 +138,7 @@ static void jump_table_targets(struct raw_cpu *r, const struct insn *i, uint32_t
 			if (*nwork < 256)
 				work[(*nwork)++] = (uint16_t)(t & 0xfff);
 		} else {
-			branch_out(r, t);
+			branch_out(r, cp, t);
 		}
 	}
 }
@@ -263,10 +263,21 @@ static int fetch(struct raw_cpu *r, const uint8_t *page, uint32_t lin, uint8_t *
 	return 15;
 }
 
-/* A direct branch into another page: scanned there too, now if that
- * page has run before (its mapping will not fault again), else whenever
- * a scan of it starts afresh (the branch is kept with the page). */
-static void branch_out(struct raw_cpu *r, uint32_t target)
+/* Does a kept branch still hold: the page it was seen in keeps the record
+ * it had, and the target still translates to the page it is kept with
+ * (it is a linear address of the address space it was seen in)? */
+static bool pending_valid(struct raw_cpu *r, const struct raw_pending *p)
+{
+	uint64_t gpa;
+	return r->code[p->src] && r->scanq.gen[p->src] == p->src_gen &&
+	       raw_code_gpa(r->c, p->e.lin, &gpa) && gpa >> 12 == p->e.pfn;
+}
+
+/* A direct branch from page from into another page: scanned there too,
+ * now if that page has run before (its mapping will not fault again),
+ * else whenever a scan of it starts afresh (the branch is kept with the
+ * page). */
+static void branch_out(struct raw_cpu *r, const struct code_page *from, uint32_t target)
 {
 	uint64_t gpa;
 	if (!raw_code_gpa(r->c, target, &gpa))
@@ -281,17 +292,27 @@ static void branch_out(struct raw_cpu *r, uint32_t target)
 		else
 			r->st.entries_lost++;
 	}
-	for (uint32_t k = q->head[pfn]; k; k = q->pool[k - 1].next)
-		if (q->pool[k - 1].e.lin == target)
+	struct raw_pending *stale = NULL;
+	for (uint32_t k = q->head[pfn]; k; k = q->pool[k - 1].next) {
+		struct raw_pending *p = &q->pool[k - 1];
+		bool valid = pending_valid(r, p);
+		if (valid && p->e.lin == target)
 			return;
-	if (q->npool == RAW_PENDING) {
+		if (!valid)
+			stale = p;
+	}
+	if (!stale && q->npool == RAW_PENDING) {
 		r->st.entries_lost++;
 		return;
 	}
-	uint32_t k = q->npool++;
-	q->pool[k].e = (struct raw_entry){ (uint32_t)pfn, target };
-	q->pool[k].next = q->head[pfn];
-	q->head[pfn] = k + 1;
+	if (!stale) {
+		stale = &q->pool[q->npool++];
+		stale->next = q->head[pfn];
+		q->head[pfn] = q->npool;
+	}
+	stale->e = (struct raw_entry){ (uint32_t)pfn, target };
+	stale->src = from->pfn;
+	stale->src_gen = q->gen[from->pfn];
 }
 
 /* Scans from entry (a linear address in cp's page). False when a patch
@@ -344,7 +365,7 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 			if (jump_table(&i) && bound_reg == (i.index & 7) && bound < TABLE_MAX) {
 				/* a switch: its targets are entries, and the jump
 				 * itself may run natively */
-				jump_table_targets(r, &i, bound + 1, base, work, &nwork);
+				jump_table_targets(r, cp, &i, bound + 1, base, work, &nwork);
 			} else if (raw_sensitive(&i)) {
 				ok &= patch(r, cp, off);
 			}
@@ -362,19 +383,36 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 					if (nwork < (int)(sizeof(work) / sizeof(work[0])))
 						work[nwork++] = (uint16_t)(t & 0xfff);
 				} else {
-					branch_out(r, t);
+					branch_out(r, cp, t);
 				}
 			}
 			if (ends_path(&i))
 				break;
 			if ((next & ~0xfffu) != base) {
-				branch_out(r, next);   /* runs on into the next page */
+				branch_out(r, cp, next);   /* runs on into the next page */
 				break;
 			}
 			off = next & 0xfff;
 		}
 	}
 	return ok;
+}
+
+uint32_t raw_next_insn(struct raw_cpu *r, uint32_t lin, uint32_t lp)
+{
+	uint64_t gpa;
+	if (!raw_code_gpa(r->c, lin, &gpa))
+		return RAW_NO_ENTRY;
+	const uint8_t *page = gpa_ptr(&r->vm->mem, gpa & ~0xfffull, 4096);
+	if (!page)
+		return RAW_NO_ENTRY;
+	uint8_t buf[15];
+	struct insn i;
+	int len = decode_insn(&i, buf, fetch(r, page, lin, buf), MODE_32);
+	uint32_t next = lin + (uint32_t)len;
+	if (len <= 0 || ends_path(&i) || next >> 12 != lp)
+		return RAW_NO_ENTRY;
+	return next;
 }
 
 struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin)
@@ -391,11 +429,13 @@ struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin)
 		/* branches seen earlier into this page, from code that may run
 		 * them natively now (kept: the page may be dropped and come back) */
 		for (uint32_t k = q->head[pfn]; k && q->n < RAW_SCANQ - 1; k = q->pool[k - 1].next)
-			q->item[q->n++] = q->pool[k - 1].e;
+			if (pending_valid(r, &q->pool[k - 1]))
+				q->item[q->n++] = q->pool[k - 1].e;
 	}
 	/* the entry that is running now first (the queue pops from the end):
 	 * where two decodings of the page disagree, the one that runs wins */
-	q->item[q->n++] = (struct raw_entry){ (uint32_t)pfn, lin };
+	if (lin != RAW_NO_ENTRY)
+		q->item[q->n++] = (struct raw_entry){ (uint32_t)pfn, lin };
 	bool ok = true;
 	while (q->n) {
 		struct raw_entry e = q->item[--q->n];
@@ -417,6 +457,7 @@ void raw_code_drop(struct raw_cpu *r, uint64_t pfn)
 	if (cp->copy >= 0)
 		r->patch_free[r->npatch_free++] = cp->copy;
 	r->code[pfn] = NULL;
+	r->scanq.gen[pfn]++;   /* the branches seen in it no longer hold */
 	r->c->evm->watch[pfn] = 0;
 	free(cp);
 	r->st.code_drops++;

@@ -212,7 +212,13 @@ int raw_shadow_fault(struct raw_cpu *r, uint32_t lin, uint32_t err)
 	uint32_t prot;
 	uint8_t flags = SP_MAPPED | (global ? SP_GLOBAL : 0);
 	if (fetch) {
-		struct code_page *cp = raw_scan(r, pfn, lin);
+		/* The fetch of an instruction that starts in the page before and
+		 * runs into this one faults here, at the page's first byte: that
+		 * byte is no instruction start (scanning from it once decoded
+		 * `or $1,%edi`'s ModRM byte 0xcf as an IRET and patched it, which
+		 * made it `xor $1,%esp`); the entry is where that instruction ends. */
+		uint32_t eip = (uint32_t)(c->s.seg[SEG_CS].base + c->s.rip);
+		struct code_page *cp = raw_scan(r, pfn, eip >> 12 == lp ? eip : raw_next_insn(r, eip, lp));
 		if (!cp)
 			return 0;
 		if (cp->copy >= 0) {
