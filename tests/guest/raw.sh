@@ -67,6 +67,15 @@ cr3=$(stat_line "shadow paging" | sed -E 's/.* ([0-9]+) CR3 switches.*/\1/')
 [ "${cr3:-0}" -gt 0 ] && pass "raw/shadow-paging-saw-cr3-switches" ||
 	fail "raw/shadow-paging-saw-cr3-switches: '$(stat_line "shadow paging")'"
 
+# CLI and STI answered in the stub on the virtual IF: the interrupt guest's
+# masking, pending-until-STI and STI-shadow checks pass, and the stub, not
+# popek, answered some of its CLI/STI.
+timeout 120 "${RAW[@]}" -k "$G/conf_interrupts.elf" --stats >"$tmp/out" 2>&1; st=$?
+ifs=$(stat_line "answered in the stub" | sed -E 's/.* ([0-9]+) CLI\/STI.*/\1/')
+[ $st = 1 ] && grep -q "^SUMMARY [0-9]* passed, 0 failed" "$tmp/out" && [ "${ifs:-0}" -gt 0 ] &&
+	pass "raw/cli-sti-answered-in-stub" ||
+	fail "raw/cli-sti-answered-in-stub: status $st, $(grep -m1 ^SUMMARY "$tmp/out"), '$(stat_line "answered in the stub")'"
+
 # A 64-bit guest: raw runs it in REM from start to end.
 REF=$ROOT/cache/reference
 if [ -s "$REF/vmlinuz" ] && [ -s "$REF/initramfs.cpio.gz" ]; then

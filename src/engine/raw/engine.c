@@ -85,14 +85,20 @@ static bool native_ok(const struct emu_cpu *c)
 	return true;
 }
 
-/* An interrupt, NMI or stop that REM must take first. */
-static bool events_due(struct emu_cpu *c)
+/* An interrupt, NMI or stop that REM must take first, with the guest's
+ * IF given. */
+static bool events_due_if(struct emu_cpu *c, bool vif)
 {
 	if (atomic_load(&c->kick) || atomic_load(&c->nmi))
 		return true;
-	if (!(c->s.rflags & RFLAGS_IF))
+	if (!vif)
 		return false;
 	return atomic_load(&c->irq) || intr_pending(c->vcpu) >= 0;
+}
+
+static bool events_due(struct emu_cpu *c)
+{
+	return events_due_if(c, c->s.rflags & RFLAGS_IF);
 }
 
 static bool rem_done(struct emu_cpu *c)
@@ -350,6 +356,9 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	k->clock_start = r->vm->start_ns;
 	k->cs_base = (uint32_t)s->seg[SEG_CS].base;
 	k->tsc_aux = (uint32_t)s->msr.tsc_aux;
+	k->vif = !!(fl & RFLAGS_IF);
+	k->if_ok = (uint64_t)c->cpl <= ((fl & RFLAGS_IOPL) >> 12) && !(s->cr4 & CR4_PVI);
+	k->irq_waiting = events_due_if(c, true);
 	uint64_t t1 = host_now_ns();
 	r->st.monitor_ns += t1 - t0;
 	int rc = raw_stub_exchange(r, true);
@@ -379,7 +388,8 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	for (int g = 0; g < 8; g++)
 		s->gpr[g] = k->regs.gpr[g];
 	s->rip = k->regs.eip;
-	set_flags(c, (fl & ~(uint64_t)NATIVE_FLAGS) | (k->regs.eflags & NATIVE_FLAGS));
+	set_flags(c, (fl & ~(uint64_t)(NATIVE_FLAGS | RFLAGS_IF)) | (k->regs.eflags & NATIVE_FLAGS) |
+			     (__atomic_load_n(&k->vif, __ATOMIC_SEQ_CST) ? RFLAGS_IF : 0));
 	memcpy(&s->fpu, k->fx, sizeof(k->fx));
 
 	int kind;
@@ -511,8 +521,9 @@ static void raw_print_stats(struct vm *vm, int fd)
 		(unsigned long long)t->class_switches);
 	dprintf(fd, "  interrupt kicks         %llu\n", (unsigned long long)t->kicks);
 	if (r->ctrl)
-		dprintf(fd, "  answered in the stub    %llu RDTSC/RDTSCP\n",
-			(unsigned long long)r->ctrl->stub_answered);
+		dprintf(fd, "  answered in the stub    %llu RDTSC/RDTSCP, %llu CLI/STI\n",
+			(unsigned long long)r->ctrl->stub_answered,
+			(unsigned long long)r->ctrl->stub_if_answered);
 	const unsigned size = sizeof(t->sites) / sizeof(t->sites[0]);
 	struct raw_site sorted[sizeof(t->sites) / sizeof(t->sites[0])];
 	memcpy(sorted, t->sites, sizeof(sorted));

@@ -83,6 +83,15 @@ struct raw_ctrl {
 	uint64_t tsc_base, clock_start;
 	uint32_t cs_base;
 	uint64_t stub_answered;   /* counted by the stub, for --stats */
+	/* CLI and STI (they trap at ring 3 with IOPL 0): the guest's IF lives
+	 * in vif while native code runs, written by popek before a run and
+	 * read back after. if_ok: the guest's CPL <= IOPL, so CLI/STI do not
+	 * fault in the guest. irq_waiting: popek has an interrupt that IF
+	 * would let in, so an STI goes to popek (REM delivers it after the
+	 * STI's shadow). Both sides store before they load (seq_cst): an
+	 * interrupt raised as the stub answers an STI is seen by one of them. */
+	uint32_t vif, if_ok, irq_waiting;
+	uint64_t stub_if_answered;
 	/* report */
 	uint32_t stop;
 	int32_t signo, si_code;

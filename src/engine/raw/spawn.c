@@ -114,16 +114,20 @@ void raw_stub_kick(struct raw_cpu *r)
 	}
 }
 
-/* True when the guest should be interrupted: popek stops it, or an
- * interrupt waits that the guest's IF would let in. */
+/* True when the running guest should be interrupted: popek stops it, or
+ * an interrupt waits that the guest's IF (the stub's vif while native)
+ * lets in. irq_waiting is stored before vif is read, as the stub stores
+ * vif before it reads irq_waiting (proto.h). */
 static bool want_interrupt(struct raw_cpu *r)
 {
 	struct emu_cpu *c = r->c;
+	struct raw_ctrl *k = r->ctrl;
 	if (atomic_load(&c->kick) || atomic_load(&c->nmi))
 		return true;
-	if (!(c->s.rflags & RFLAGS_IF))
+	if (!atomic_load(&c->irq) && intr_pending(c->vcpu) < 0)
 		return false;
-	return atomic_load(&c->irq) || intr_pending(c->vcpu) >= 0;
+	__atomic_store_n(&k->irq_waiting, 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&k->vif, __ATOMIC_SEQ_CST);
 }
 
 /* Waits for the stub's next report (done_seq moving on from done); while

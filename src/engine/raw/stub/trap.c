@@ -182,9 +182,39 @@ static int answer_tsc(struct k_ucontext *uc)
 	return 1;
 }
 
+/* CLI and STI (#GP at ring 3 with IOPL 0), when the guest's CPL and
+ * IOPL let them run: they only change the virtual IF. An STI goes to
+ * popek when an interrupt waits (REM delivers it after the STI's shadow),
+ * and so does an STI before a HLT (the shadow covers the HLT: an interrupt
+ * taken between the two would leave the HLT sleeping). True when done. */
+static int answer_if(struct k_ucontext *uc)
+{
+	struct k_sigcontext *m = &uc->mc;
+	if (!ctrl->if_ok || m->trapno != 13 || m->cs != ctrl->regs.sel[1])
+		return 0;
+	const uint8_t *ip = (const uint8_t *)(uint64_t)(uint32_t)(ctrl->cs_base + (uint32_t)m->rip);
+	if (ip[0] == 0xfa) {
+		__atomic_store_n(&ctrl->vif, 0, __ATOMIC_SEQ_CST);
+	} else if (ip[0] == 0xfb) {
+		if ((((uint32_t)(uint64_t)ip + 1) & 0xfff) == 0 || ip[1] == 0xf4)
+			return 0;   /* the next byte may be on a page not mapped, or a HLT */
+		uint32_t was = ctrl->vif;
+		__atomic_store_n(&ctrl->vif, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&ctrl->irq_waiting, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&ctrl->vif, was, __ATOMIC_SEQ_CST);
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+	m->rip = (uint32_t)(m->rip + 1);
+	ctrl->stub_if_answered++;
+	return 1;
+}
+
 void stub_trap(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 {
-	if (sig == SIG_SEGV && uc->mc.cs != 0x33 && answer_tsc(uc))
+	if (sig == SIG_SEGV && uc->mc.cs != 0x33 && (answer_tsc(uc) || answer_if(uc)))
 		return;   /* straight back into the guest */
 	if (uc->mc.cs == 0x33) {
 		/* 64-bit code trapped: the stub's own entry once, else guest
