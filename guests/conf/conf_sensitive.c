@@ -589,6 +589,65 @@ static void section_iret(void)
 	__asm__ volatile("movw %w0, %%fs; movw %w0, %%es" : : "r"(SEL_KDATA));
 }
 
+/* ---- sensitive sequences, many times over ----
+ * Under raw the first runs of a site trap to popek, the later ones are
+ * answered by the stub from the scanner's tables (PUSHF, PUSH Sreg, IRET
+ * to the same level, JMP through a register, and the CLI/POP/PUSH between
+ * them): every run must give the architectural result. The shapes are
+ * Linux's: local_irq_save, sync_core, an indirect-branch thunk. */
+static volatile uint32_t rep_bad[4];
+
+static void repeated_cpl3(void)
+{
+	for (unsigned n = 0; n < 100; n++) {
+		uint32_t cs, mov_cs, esp0, esp1, fl;
+		__asm__ volatile("pushl %%cs; popl %0; movl %%cs, %1" : "=r"(cs), "=r"(mov_cs));
+		if (cs != mov_cs || (cs & 3) != 3)
+			rep_bad[0]++;
+		__asm__ volatile("movl %%esp, %0; stc; pushfl; pushl %%cs; pushl $1f; iretl\n1:\n"
+				 "pushfl; popl %1; movl %%esp, %2"
+				 : "=&r"(esp0), "=&r"(fl), "=&r"(esp1) : : "cc", "memory");
+		if (esp0 != esp1 || !(fl & EFLAGS_CF) || (fl & EFLAGS_IOPL))
+			rep_bad[1]++;
+	}
+}
+
+static void section_repeated(void)
+{
+	section("repeated_sequences");
+	unsigned save = 0, sync = 0, jmp = 0, push_cs = 0, iret_sets_if = 0, iret_clears_if = 0;
+	for (unsigned n = 0; n < 300; n++) {
+		uint32_t saved, now, esp0, esp1, fl, hit, cs, mov_cs;
+		__asm__ volatile("sti; pushfl; popl %0; cli; pushfl; popl %1"
+				 : "=r"(saved), "=r"(now) : : "cc", "memory");
+		save += !(saved & EFLAGS_IF) || (now & EFLAGS_IF);
+		__asm__ volatile("movl %%esp, %0; stc; pushfl; pushl %%cs; pushl $1f; iretl\n1:\n"
+				 "pushfl; popl %1; movl %%esp, %2"
+				 : "=&r"(esp0), "=&r"(fl), "=&r"(esp1) : : "cc", "memory");
+		sync += esp0 != esp1 || !(fl & EFLAGS_CF) || (fl & EFLAGS_IF);
+		__asm__ volatile("movl $0, %0; movl $1f, %%ecx; jmp *%%ecx; ud2\n1: movl $1, %0"
+				 : "=&r"(hit) : : "ecx");
+		jmp += hit != 1;
+		__asm__ volatile("pushl %%cs; popl %0; movl %%cs, %1" : "=r"(cs), "=r"(mov_cs));
+		push_cs += cs != mov_cs || cs != SEL_KCODE32;
+		__asm__ volatile("cli; pushfl; orl $0x200, (%%esp); pushl %%cs; pushl $1f; iretl\n1:\n"
+				 "pushfl; popl %0; cli" : "=r"(fl) : : "cc", "memory");
+		iret_sets_if += !(fl & EFLAGS_IF);
+		__asm__ volatile("sti; pushfl; andl $~0x200, (%%esp); pushl %%cs; pushl $1f; iretl\n1:\n"
+				 "pushfl; popl %0; cli" : "=r"(fl) : : "cc", "memory");
+		iret_clears_if += !!(fl & EFLAGS_IF);
+	}
+	check_eq("repeated_irq_save_pushf_pop_cli", save, 0);
+	check_eq("repeated_iret_to_self_keeps_stack_and_flags", sync, 0);
+	check_eq("repeated_jmp_through_register", jmp, 0);
+	check_eq("repeated_push_cs_is_guest_selector", push_cs, 0);
+	check_eq("repeated_iret_sets_if", iret_sets_if, 0);
+	check_eq("repeated_iret_clears_if", iret_clears_if, 0);
+	ring_run(3, repeated_cpl3);
+	check_eq("repeated_push_cs_cpl3", rep_bad[0], 0);
+	check_eq("repeated_iret_to_self_cpl3", rep_bad[1], 0);
+}
+
 void guest_main(void)
 {
 	conf_init();
@@ -601,4 +660,5 @@ void guest_main(void)
 	section_call_gates();
 	section_int_gates();
 	section_iret();
+	section_repeated();
 }

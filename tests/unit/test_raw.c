@@ -139,8 +139,8 @@ static void test_scanner(void)
 	CHECK(patched(cp, 0x02), "scan/mov-from-cs-patched-at-its-prefix");
 	CHECK(patched(cp, 0x07), "scan/sidt-patched");
 	CHECK(!patched(cp, 0x0f), "scan/unreached-popf-not-patched");
-	CHECK_EQ(cp->copy >= 0 ? r->patch_mem[((size_t)cp->copy << 12) + 0x01] : 0, 0xf4,
-		 "scan/copy-holds-hlt");
+	CHECK_EQ(cp->copy >= 0 ? r->patch_mem[((size_t)cp->copy << 12) + 0x01] : 0, 0xcc,
+		 "scan/copy-holds-trapping-byte");
 	CHECK_EQ(p[0x01], 0x9c, "scan/guest-ram-keeps-original");
 	CHECK_EQ(cp->copy >= 0 ? r->patch_mem[((size_t)cp->copy << 12) + 0x00] : 0, 0x90,
 		 "scan/copy-holds-the-rest");
@@ -356,11 +356,57 @@ static void test_straddling_fetch(void)
 	rig_free(&g);
 }
 
+/* What the scanner tells the stub (proto.h): the instruction starts it
+ * followed, and a kind per patched instruction, RAW_K_TRAP for those with
+ * a prefix or of another kind; a drop clears both. */
+static unsigned kind_of(const struct raw_cpu *r, uint64_t pfn, unsigned off)
+{
+	return (r->cinfo[pfn].kind[off >> 1] >> (4 * (off & 1))) & 15;
+}
+
+static void test_stub_tables(void)
+{
+	struct rig g;
+	if (rig_init(&g) != 0) {
+		CHECK(0, "tables/setup");
+		return;
+	}
+	struct raw_cpu *r = &g.r;
+	static const uint8_t code[] = {
+		0x9c,               /* 0x00 pushf */
+		0x66, 0x9c,         /* 0x01 pushfw: a prefix */
+		0x0e,               /* 0x03 push %cs */
+		0x0f, 0xa8,         /* 0x04 push %gs */
+		0x0f, 0xa2,         /* 0x06 cpuid */
+		0x74, 0x02,         /* 0x08 jz 0x0c */
+		0xff, 0xe1,         /* 0x0a jmp *%ecx */
+		0xcf,               /* 0x0c iret */
+	};
+	memcpy(g.t.ram + 0x20000, code, sizeof(code));
+	struct code_page *cp = raw_scan(r, 0x20, 0x20000);
+	CHECK(cp != NULL, "tables/page-scanned");
+	CHECK_EQ(kind_of(r, 0x20, 0x00), RAW_K_PUSHF, "tables/pushf");
+	CHECK_EQ(kind_of(r, 0x20, 0x01), RAW_K_TRAP, "tables/prefixed-pushf-traps-to-popek");
+	CHECK_EQ(kind_of(r, 0x20, 0x03), RAW_K_PUSH_SREG + SEG_CS, "tables/push-cs");
+	CHECK_EQ(kind_of(r, 0x20, 0x04), RAW_K_PUSH_SREG + SEG_GS, "tables/push-gs");
+	CHECK_EQ(kind_of(r, 0x20, 0x06), RAW_K_TRAP, "tables/cpuid-traps-to-popek");
+	CHECK_EQ(kind_of(r, 0x20, 0x08), RAW_K_NONE, "tables/branch-not-patched");
+	CHECK_EQ(kind_of(r, 0x20, 0x0a), RAW_K_JMP_REG, "tables/jmp-register");
+	CHECK_EQ(kind_of(r, 0x20, 0x0c), RAW_K_IRET, "tables/iret");
+	CHECK(r->cinfo[0x20].scanned[0] & 1, "tables/entry-is-an-instruction-start");
+	CHECK(!(r->cinfo[0x20].scanned[0] & 4), "tables/prefix-tail-is-no-start");
+	CHECK(r->cinfo[0x20].scanned[1] & 0x10, "tables/branch-target-is-a-start");
+	raw_code_drop(r, 0x20);
+	CHECK_EQ(kind_of(r, 0x20, 0x00) | r->cinfo[0x20].scanned[0], 0, "tables/drop-clears-them");
+	rig_free(&g);
+}
+
 int main(void)
 {
 	test_descriptors();
 	test_scanner();
 	test_shadow();
 	test_straddling_fetch();
+	test_stub_tables();
 	return check_failures != 0;
 }

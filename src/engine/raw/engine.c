@@ -52,7 +52,7 @@ static int raw_available(char *why, size_t n)
 		snprintf(why, n, "this host kernel has no seccomp, which the stub's sandbox needs");
 		return -1;
 	}
-	return 0;
+	return raw_host_runs_compat(why, n);
 #endif
 }
 
@@ -132,9 +132,11 @@ static int raw_vm_create(struct vm *vm, char *err, size_t n)
 	}
 	v->watch_write = raw_watch_write;
 	v->code_added = raw_code_added;
-	/* the patch pages follow guest RAM in the memfd */
+	/* the patch pages follow guest RAM in the memfd, the monitor tables
+	 * follow them */
 	uint64_t end = (RAW_RAM_OFFSET + vm->mem.ram_size + 4095) & ~4095ull;
-	if (ftruncate(vm->mem.fd, (off_t)(end + (uint64_t)RAW_PATCH_PAGES * 4096)) != 0) {
+	if (ftruncate(vm->mem.fd, (off_t)(end + (uint64_t)RAW_PATCH_PAGES * 4096 +
+					  raw_tables_size(raw_guest_npfn(&vm->mem)))) != 0) {
 		snprintf(err, n, "cannot size patch memory: %s", strerror(errno));
 		return -1;
 	}
@@ -172,6 +174,9 @@ static int raw_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 	c->outer = r;
 	c->rem_done = rem_done;
 	c->evm->watch_opaque = r;
+	const struct guest_mem *m = &cpu->vm->mem;
+	r->patch_off = (RAW_RAM_OFFSET + m->ram_size + 4095) & ~4095ull;
+	r->tables_off = r->patch_off + (uint64_t)RAW_PATCH_PAGES * 4096;
 	if (raw_shadow_init(r, err, n) != 0)
 		goto fail;
 	r->code = calloc(r->npfn ? r->npfn : 1, sizeof(*r->code));
@@ -183,8 +188,6 @@ static int raw_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 		snprintf(err, n, "out of memory for the code scanner");
 		goto fail;
 	}
-	const struct guest_mem *m = &cpu->vm->mem;
-	r->patch_off = (RAW_RAM_OFFSET + m->ram_size + 4095) & ~4095ull;
 	r->patch_mem = mmap(NULL, (size_t)RAW_PATCH_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
 			    m->fd, (off_t)r->patch_off);
 	if (r->patch_mem == MAP_FAILED) {
@@ -283,20 +286,14 @@ static bool read_lin8(struct emu_cpu *c, uint32_t lin, uint8_t *b)
 	return true;
 }
 
-static void count_site(struct raw_cpu *r, uint32_t lin, int kind)
+/* The segment's limit as native code meets it: capped so that the
+ * segment ends at top (ring compression, raw_desc_capped). */
+static uint32_t seg_limit_below(const struct segment *sg, uint32_t top)
 {
-	const unsigned size = sizeof(r->st.sites) / sizeof(r->st.sites[0]);
-	unsigned h = (lin * 2654435761u) % size;
-	for (unsigned k = 0; k < 16; k++) {
-		struct raw_site *s = &r->st.sites[(h + k) % size];
-		if (s->count && (s->lin != lin || s->kind != kind))
-			continue;
-		s->lin = lin;
-		s->kind = (uint8_t)kind;
-		s->count++;
-		return;
-	}
-	r->st.sites_lost++;
+	if (sg->base > top)
+		return 0;
+	uint32_t room = top - (uint32_t)sg->base;
+	return sg->limit < room ? sg->limit : room;
 }
 
 /* One native run. 1: go on (the loop decides native or REM); 0: *e holds
@@ -359,6 +356,16 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	k->vif = !!(fl & RFLAGS_IF);
 	k->if_ok = (uint64_t)c->cpl <= ((fl & RFLAGS_IOPL) >> 12) && !(s->cr4 & CR4_PVI);
 	k->irq_waiting = events_due_if(c, true);
+	/* what the stub answers patched instructions from */
+	const uint32_t top = user ? RAW_RING_SPLIT - 1 : UINT32_MAX;
+	k->cs_limit = seg_limit_below(&s->seg[SEG_CS], top);
+	const struct segment *ss = &s->seg[SEG_SS];
+	k->ss_ok = ss->db && !(ss->type & 4) && ss->base <= top;
+	k->ss_base = (uint32_t)ss->base;
+	k->ss_limit = k->ss_ok ? seg_limit_below(ss, top) : 0;
+	k->eflags_rest = (uint32_t)(fl & ~(uint64_t)(NATIVE_FLAGS | RFLAGS_IF | RFLAGS_VM | RFLAGS_RF));
+	for (int g = 0; g < 6; g++)
+		k->guest_sel[g] = s->seg[g].selector;
 	uint64_t t1 = host_now_ns();
 	r->st.monitor_ns += t1 - t0;
 	int rc = raw_stub_exchange(r, true);
@@ -418,6 +425,9 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	} else if (k->signo == SIGSYS) {
 		s->rip -= 2;   /* INT 0x80 (or SYSENTER/SYSCALL on some hosts): a trap */
 		kind = RT_SYSCALL;
+	} else if (k->signo == SIGTRAP && k->trapno == 3 && raw_patched_at(r, at - 1)) {
+		s->rip -= 1;   /* the scanner's trapping byte: the instruction it stands for */
+		kind = RT_GP;
 	} else if (k->signo == SIGTRAP && (k->trapno == 3 || k->trapno == 1)) {
 		/* INT3 / INT 3 / ICEBP: traps, RIP after the instruction */
 		if (read_lin8(c, at - 1, &b) && (b == 0xcc || b == 0xf1))
@@ -431,7 +441,7 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	at = (uint32_t)(s->seg[SEG_CS].base + s->rip);
 	r->st.traps[kind]++;
 	if (kind != RT_KICK)
-		count_site(r, at, kind);
+		raw_count_site(r, at, kind);
 	r->in_rem = rem;
 	r->st.trap_ns[kind] += host_now_ns() - t2;
 	return 1;
@@ -476,12 +486,6 @@ static const char *const kind_name[RT_KINDS] = {
 	[RT_KICK] = "kick (interrupt, stop)",
 };
 
-static int site_cmp(const void *a, const void *b)
-{
-	const struct raw_site *x = a, *y = b;
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
-
 static void raw_print_stats(struct vm *vm, int fd)
 {
 	struct raw_cpu *r = raw_of(&vm->vcpu[0]);
@@ -521,21 +525,15 @@ static void raw_print_stats(struct vm *vm, int fd)
 		(unsigned long long)t->class_switches);
 	dprintf(fd, "  interrupt kicks         %llu\n", (unsigned long long)t->kicks);
 	if (r->ctrl)
-		dprintf(fd, "  answered in the stub    %llu RDTSC/RDTSCP, %llu CLI/STI\n",
+		dprintf(fd, "  answered in the stub    %llu RDTSC/RDTSCP, %llu CLI/STI, %llu PUSHF/PUSH Sreg, "
+			"%llu JMP reg, %llu IRET; %llu instructions run on after a trap\n",
 			(unsigned long long)r->ctrl->stub_answered,
-			(unsigned long long)r->ctrl->stub_if_answered);
-	const unsigned size = sizeof(t->sites) / sizeof(t->sites[0]);
-	struct raw_site sorted[sizeof(t->sites) / sizeof(t->sites[0])];
-	memcpy(sorted, t->sites, sizeof(sorted));
-	qsort(sorted, size, sizeof(sorted[0]), site_cmp);
-	if (sorted[0].count)
-		dprintf(fd, "  top trap sites (linear address, reason, count)\n");
-	for (unsigned k = 0; k < 10 && sorted[k].count; k++)
-		dprintf(fd, "    %#010x  %-26s %llu\n", sorted[k].lin, kind_name[sorted[k].kind],
-			(unsigned long long)sorted[k].count);
-	if (t->sites_lost)
-		dprintf(fd, "    (%llu traps at sites the table had no room for)\n",
-			(unsigned long long)t->sites_lost);
+			(unsigned long long)r->ctrl->stub_if_answered,
+			(unsigned long long)r->ctrl->stub_push_answered,
+			(unsigned long long)r->ctrl->stub_jmp_answered,
+			(unsigned long long)r->ctrl->stub_iret_answered,
+			(unsigned long long)r->ctrl->stub_run_on);
+	raw_print_sites(r, kind_name, fd);
 	engine_emu.print_stats(vm, fd);
 }
 

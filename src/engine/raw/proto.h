@@ -19,6 +19,43 @@
 #define RAW_RAM_OFFSET   RAW_CTRL_SIZE      /* guest RAM in the memfd */
 #define RAW_LINEAR_END   0x100000000ull     /* the guest's whole linear space */
 
+/* The monitor tables, after the patch pages in the memfd, which popek
+ * keeps and the stub maps read-only at RAW_TABLES_ADDR: how each linear
+ * page is mapped now (the shadow page tables' state, SP_* and the guest
+ * pfn), and per guest page that has run as code what the scanner found
+ * (the instruction starts it followed, and the kind of each patched
+ * instruction). With them the stub answers some patched instructions
+ * itself (stub/trap.c); popek writes them only while the guest is not
+ * running. The guest can read them too, which tells it nothing it could
+ * not learn by timing its own traps. */
+#define RAW_TABLES_ADDR  0x6f0100000000ull
+#define RAW_T_PST        0ull                          /* uint8_t per linear page */
+#define RAW_T_PPFN       (RAW_LINEAR_END >> 12)        /* uint32_t per linear page */
+#define RAW_T_CODE       (5 * (RAW_LINEAR_END >> 12))  /* struct raw_code_info per guest pfn */
+struct raw_code_info {
+	uint8_t scanned[512];   /* bitmap: instruction starts the scanner followed */
+	uint8_t kind[2048];     /* a nibble per byte: RAW_K_* of a patched instruction */
+};
+/* What a patched instruction is, for the stub: the ones it can answer
+ * without popek, and RAW_K_TRAP for everything else patched. */
+enum raw_patch_kind {
+	RAW_K_NONE, RAW_K_TRAP,
+	RAW_K_PUSHF,       /* 9C */
+	RAW_K_JMP_REG,     /* FF /4, register form: ModRM follows */
+	RAW_K_IRET,        /* CF, 32-bit */
+	RAW_K_PUSH_SREG,   /* + ES CS SS DS FS GS (06 0E 16 1E, 0F A0, 0F A8) */
+	RAW_K_LAST = RAW_K_PUSH_SREG + 5
+};
+
+/* Per linear page: how the stub maps it now. */
+#define SP_MAPPED 1
+#define SP_W      2
+#define SP_X      4
+#define SP_KONLY  8     /* mapped for the guest kernel; not valid at CPL 3 */
+#define SP_COPY   16    /* maps a patch copy, not guest RAM */
+#define SP_GLOBAL 32    /* a global page: kept over a CR3 switch */
+#define SP_LISTED 128   /* in raw_cpu.list (kept when unmapped, until a flush) */
+
 /* popek -> stub: what to do before running. */
 enum raw_op_kind { RAW_OP_MAP = 1, RAW_OP_UNMAP = 2 };
 #define RAW_PROT_R 1
@@ -92,6 +129,17 @@ struct raw_ctrl {
 	 * interrupt raised as the stub answers an STI is seen by one of them. */
 	uint32_t vif, if_ok, irq_waiting;
 	uint64_t stub_if_answered;
+	/* Patched instructions the stub answers from the monitor tables:
+	 * where they are (tables_off/size, read once at start; npfn bounds
+	 * the code table), the guest state they read (its selectors, the
+	 * flags native code does not hold, the limits of CS and of a 32-bit
+	 * expand-up SS, 0 when SS is anything else), and counts. */
+	uint64_t tables_off, tables_size;
+	uint32_t npfn;
+	uint32_t cs_limit, ss_base, ss_limit, ss_ok;
+	uint32_t eflags_rest;     /* IOPL, NT, AC, ID, bit 1: PUSHF's image but IF and arithmetic */
+	uint16_t guest_sel[6];
+	uint64_t stub_jmp_answered, stub_push_answered, stub_iret_answered, stub_run_on;
 	/* report */
 	uint32_t stop;
 	int32_t signo, si_code;

@@ -34,15 +34,6 @@
 #define RAW_RING_SPLIT   0xc0000000u
 #define RAW_PATCH_PAGES  4096      /* patch memory: 16 MiB of page copies */
 
-/* Per linear page: how the stub maps it now. */
-#define SP_MAPPED 1
-#define SP_W      2
-#define SP_X      4
-#define SP_KONLY  8     /* mapped for the guest kernel; not valid at CPL 3 */
-#define SP_COPY   16    /* maps a patch copy, not guest RAM */
-#define SP_GLOBAL 32    /* a global page: kept over a CR3 switch */
-#define SP_LISTED 128   /* in raw_cpu.list (kept when unmapped, until a flush) */
-
 /* A guest-physical page that has run as code: what the scanner saw. */
 #define CODE_XLIN 16
 struct code_page {
@@ -52,7 +43,8 @@ struct code_page {
 	uint16_t nxlin;             /* > CODE_XLIN: lost track, flush all on drop */
 	bool norun;                 /* a patch did not fit: the page runs in REM only */
 	uint32_t xlin[CODE_XLIN];   /* linear pages mapping it executable */
-	uint8_t scanned[512];       /* bitmap: instruction starts already followed */
+	uint8_t *scanned;           /* bitmap: instruction starts already followed (tables) */
+	uint8_t *kind;              /* nibbles: RAW_K_* of patched instructions (tables) */
 	uint8_t covered[512];       /* bitmap: bytes inside those instructions, after the first */
 	uint8_t patched[512];       /* bitmap: offsets holding a trapping byte */
 };
@@ -94,8 +86,10 @@ struct raw_scanq {
 	uint32_t *gen;               /* per guest pfn: its records dropped so far */
 };
 
-#define RAW_TOP 64
-struct raw_site { uint32_t lin; uint32_t count; uint8_t kind; };
+/* A trap site (sites.c): what is there is a name from raw_insn_name. */
+#define RAW_SITES 4096
+#define RAW_TOP_SHOWN 12
+struct raw_site { uint32_t lin, count; const char *what; uint8_t kind; bool patched; };
 
 struct raw_stats {
 	uint64_t traps[RT_KINDS];
@@ -105,9 +99,11 @@ struct raw_stats {
 	uint64_t scanned_pages, scans, patches, patch_full, code_drops, entries_lost, conflicts;
 	uint64_t flushes, nonglobal_flushes, globals_kept, class_switches, cr3_switches, invlpgs, maps;
 	uint64_t kicks;
-	struct raw_site sites[RAW_TOP * 4];
+	struct raw_site sites[RAW_SITES];
 	uint64_t sites_lost;
 };
+
+struct guest_mem;
 
 struct raw_cpu {
 	struct emu_cpu *c;
@@ -121,9 +117,13 @@ struct raw_cpu {
 	int npatch_free;
 	bool dead;
 	char why[200];
+	/* the monitor tables (proto.h), shared with the stub */
+	uint8_t *tables;
+	uint64_t tables_off, tables_size;   /* in the memfd; off 0: private (tests) */
+	struct raw_code_info *cinfo;        /* per guest pfn */
 	/* shadow page tables */
-	uint8_t *pst;                /* SP_* per linear page */
-	uint32_t *ppfn;              /* guest pfn (or patch slot) each maps */
+	uint8_t *pst;                /* SP_* per linear page (tables) */
+	uint32_t *ppfn;              /* guest pfn each maps (tables) */
 	uint32_t *list;              /* linear pages with pst != 0 */
 	uint32_t nlist;
 	uint8_t *wmapped;            /* per guest pfn: mapped writable somewhere */
@@ -145,6 +145,10 @@ struct raw_cpu {
 };
 
 /* spawn.c */
+/* host_probe.c: 0 when a far jump to an LDT code segment runs 32-bit
+ * code here (probed once, in a child), else -1 and why. */
+int raw_host_runs_compat(char *why, size_t n);
+
 int raw_stub_start(struct raw_cpu *r, int memfd, char *err, size_t n);
 void raw_stub_stop(struct raw_cpu *r);
 /* Sends the command in ctrl (run: enter the guest) and waits for the report;
@@ -153,6 +157,11 @@ int raw_stub_exchange(struct raw_cpu *r, bool run);
 void raw_stub_kick(struct raw_cpu *r);
 
 /* shadow.c */
+/* Guest page frames the tables cover, and the tables' size for them. */
+uint64_t raw_guest_npfn(const struct guest_mem *m);
+uint64_t raw_tables_size(uint64_t npfn);
+/* Maps the tables (from the memfd at r->tables_off, or private when 0)
+ * and sets up the shadow page tables in them. */
 int raw_shadow_init(struct raw_cpu *r, char *err, size_t n);
 void raw_shadow_free(struct raw_cpu *r);
 void raw_shadow_flush(struct raw_cpu *r);
@@ -181,6 +190,11 @@ struct code_page *raw_scan(struct raw_cpu *r, uint64_t pfn, uint32_t lin);
 /* Where the instruction at lin, which runs into linear page lp, goes on
  * in sequence; RAW_NO_ENTRY if nowhere in lp. */
 uint32_t raw_next_insn(struct raw_cpu *r, uint32_t lin, uint32_t lp);
+/* Decodes the guest's instruction at linear lin (its original bytes, from
+ * guest RAM): its length, <= 0 when it cannot. */
+int raw_decode_at(struct raw_cpu *r, uint32_t lin, struct insn *i);
+/* Does the scanner's copy hold a trapping byte at lin? */
+bool raw_patched_at(struct raw_cpu *r, uint32_t lin);
 void raw_code_drop(struct raw_cpu *r, uint64_t pfn);
 /* Unmaps every writable native mapping of guest page pfn: it holds code
  * (scanned, or decoded by REM) whose writes popek must see. */
@@ -191,6 +205,12 @@ void raw_scan_free(struct raw_cpu *r);
 bool raw_code_gpa(struct emu_cpu *c, uint32_t lin, uint64_t *gpa);
 /* Is this decoded 32-bit instruction one that must not run at ring 3? */
 bool raw_sensitive(const struct insn *i);
+
+/* sites.c */
+void raw_count_site(struct raw_cpu *r, uint32_t lin, int kind);
+/* NULL for an instruction that is neither sensitive nor privileged */
+const char *raw_insn_name(const struct insn *i);
+void raw_print_sites(const struct raw_cpu *r, const char *const *kind_name, int fd);
 
 /* descriptors.c */
 /* The host LDT descriptor standing for a guest segment cache. */

@@ -9,11 +9,11 @@
  * VERW, CPUID, SYSENTER/SYSCALL; and every indirect CALL and JMP, so
  * that control never reaches code no scan has seen without passing
  * through popek (a near RET returns behind a scanned CALL). Their first
- * byte becomes HLT (0xf4)
- * in a private copy of the page (patch memory), which the stub maps
- * instead of the page: at ring 3 HLT raises #GP, so the instruction
- * reaches REM, which reads the original bytes from guest RAM and runs the
- * instruction on the virtual CPU.
+ * byte becomes INT3 (0xcc) in a private copy of the page (patch memory),
+ * which the stub maps instead of the page: the stub answers the ones its
+ * tables mark (proto.h, enum raw_patch_kind) and sends the rest to REM,
+ * which reads the original bytes from guest RAM and runs the instruction
+ * on the virtual CPU.
  *
  * Guest RAM itself is never changed: popek, emu and DMA see the original
  * bytes. A write to a scanned page (a native write fault, a write by REM
@@ -31,7 +31,7 @@
 #include "engine/raw/raw.h"
 #include "vm.h"
 
-#define HLT 0xf4
+#define TRAP_BYTE 0xcc
 
 bool raw_sensitive(const struct insn *i)
 {
@@ -181,8 +181,27 @@ static void unmap_exec(struct raw_cpu *r, struct code_page *cp)
 	cp->nxlin = 0;
 }
 
-/* Makes the byte at off trap; false when patch memory is full. */
-static bool patch(struct raw_cpu *r, struct code_page *cp, unsigned off)
+/* What the stub may answer itself (proto.h), for an instruction without
+ * prefixes; RAW_K_TRAP for the rest. */
+static unsigned patch_kind(const struct insn *i, int len)
+{
+	switch (i->op) {
+	case 0x9c: return len == 1 ? RAW_K_PUSHF : RAW_K_TRAP;
+	case 0xcf: return len == 1 ? RAW_K_IRET : RAW_K_TRAP;
+	case 0xff: return len == 2 && i->mod == 3 && (i->reg & 7) == 4 ? RAW_K_JMP_REG : RAW_K_TRAP;
+	case 0x06: return len == 1 ? RAW_K_PUSH_SREG + SEG_ES : RAW_K_TRAP;
+	case 0x0e: return len == 1 ? RAW_K_PUSH_SREG + SEG_CS : RAW_K_TRAP;
+	case 0x16: return len == 1 ? RAW_K_PUSH_SREG + SEG_SS : RAW_K_TRAP;
+	case 0x1e: return len == 1 ? RAW_K_PUSH_SREG + SEG_DS : RAW_K_TRAP;
+	case 0x1a0: return len == 2 ? RAW_K_PUSH_SREG + SEG_FS : RAW_K_TRAP;
+	case 0x1a8: return len == 2 ? RAW_K_PUSH_SREG + SEG_GS : RAW_K_TRAP;
+	default: return RAW_K_TRAP;
+	}
+}
+
+/* Makes the byte at off trap, as an instruction of the given RAW_K_*
+ * kind; false when patch memory is full. */
+static bool patch(struct raw_cpu *r, struct code_page *cp, unsigned off, unsigned kind)
 {
 	if (cp->patched[off >> 3] & (1u << (off & 7)))
 		return true;
@@ -199,8 +218,9 @@ static bool patch(struct raw_cpu *r, struct code_page *cp, unsigned off)
 		cp->copy = slot;
 		unmap_exec(r, cp);
 	}
-	r->patch_mem[((uint64_t)cp->copy << 12) + off] = HLT;
+	r->patch_mem[((uint64_t)cp->copy << 12) + off] = TRAP_BYTE;
 	cp->patched[off >> 3] |= (uint8_t)(1u << (off & 7));
+	cp->kind[off >> 1] |= (uint8_t)(kind << (4 * (off & 1)));
 	cp->npatch++;
 	r->st.patches++;
 	return true;
@@ -229,6 +249,8 @@ static struct code_page *record(struct raw_cpu *r, uint64_t pfn)
 		return NULL;
 	cp->pfn = (uint32_t)pfn;
 	cp->copy = -1;
+	cp->scanned = r->cinfo[pfn].scanned;   /* clear: a drop clears them */
+	cp->kind = r->cinfo[pfn].kind;
 	r->code[pfn] = cp;
 	r->st.scanned_pages++;
 	/* writes by REM or DMA must now reach raw_code_drop */
@@ -354,7 +376,7 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 				/* undecodable here (or its bytes run into a page that is
 				 * not there yet): let it trap and REM decide */
 				cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
-				ok &= patch(r, cp, off);
+				ok &= patch(r, cp, off, RAW_K_TRAP);
 				break;
 			}
 			cp->scanned[off >> 3] |= (uint8_t)(1u << (off & 7));
@@ -367,7 +389,7 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 				 * itself may run natively */
 				jump_table_targets(r, cp, &i, bound + 1, base, work, &nwork);
 			} else if (raw_sensitive(&i)) {
-				ok &= patch(r, cp, off);
+				ok &= patch(r, cp, off, patch_kind(&i, len));
 			}
 			if (bound_check(&i, &reg, &b)) {
 				bound_reg = reg;
@@ -398,17 +420,31 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 	return ok;
 }
 
-uint32_t raw_next_insn(struct raw_cpu *r, uint32_t lin, uint32_t lp)
+int raw_decode_at(struct raw_cpu *r, uint32_t lin, struct insn *i)
 {
 	uint64_t gpa;
 	if (!raw_code_gpa(r->c, lin, &gpa))
-		return RAW_NO_ENTRY;
+		return -1;
 	const uint8_t *page = gpa_ptr(&r->vm->mem, gpa & ~0xfffull, 4096);
 	if (!page)
-		return RAW_NO_ENTRY;
+		return -1;
 	uint8_t buf[15];
+	return decode_insn(i, buf, fetch(r, page, lin, buf), MODE_32);
+}
+
+bool raw_patched_at(struct raw_cpu *r, uint32_t lin)
+{
+	uint64_t gpa;
+	if (!raw_code_gpa(r->c, lin, &gpa) || gpa >> 12 >= r->npfn)
+		return false;
+	const struct code_page *cp = r->code[gpa >> 12];
+	return cp && bit(cp->patched, (unsigned)(gpa & 0xfff));
+}
+
+uint32_t raw_next_insn(struct raw_cpu *r, uint32_t lin, uint32_t lp)
+{
 	struct insn i;
-	int len = decode_insn(&i, buf, fetch(r, page, lin, buf), MODE_32);
+	int len = raw_decode_at(r, lin, &i);
 	uint32_t next = lin + (uint32_t)len;
 	if (len <= 0 || ends_path(&i) || next >> 12 != lp)
 		return RAW_NO_ENTRY;
@@ -457,6 +493,7 @@ void raw_code_drop(struct raw_cpu *r, uint64_t pfn)
 	if (cp->copy >= 0)
 		r->patch_free[r->npatch_free++] = cp->copy;
 	r->code[pfn] = NULL;
+	memset(&r->cinfo[pfn], 0, sizeof(r->cinfo[pfn]));
 	r->scanq.gen[pfn]++;   /* the branches seen in it no longer hold */
 	r->c->evm->watch[pfn] = 0;
 	free(cp);

@@ -12,26 +12,52 @@
  * drops its scan, see scan.c). The guest kernel runs at ring 3 like its
  * users, so pages mapped for the kernel that CPL 3 may not touch are
  * unmapped when the guest enters user mode (ring compression). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine/raw/raw.h"
 #include "vm.h"
 
+uint64_t raw_guest_npfn(const struct guest_mem *m)
+{
+	uint64_t npfn = 0;
+	for (int k = 0; k < m->nregions; k++) {
+		const struct mem_region *g = &m->region[k];
+		if ((g->gpa + g->size) >> 12 > npfn)
+			npfn = (g->gpa + g->size) >> 12;
+	}
+	return npfn;
+}
+
+uint64_t raw_tables_size(uint64_t npfn)
+{
+	return (RAW_T_CODE + npfn * sizeof(struct raw_code_info) + 4095) & ~4095ull;
+}
+
 int raw_shadow_init(struct raw_cpu *r, char *err, size_t n)
 {
-	r->pst = calloc(RAW_PAGES, 1);
-	r->ppfn = calloc(RAW_PAGES, sizeof(*r->ppfn));
-	r->list = calloc(RAW_PAGES, sizeof(*r->list));
-	r->npfn = 0;
-	for (int k = 0; k < r->vm->mem.nregions; k++) {
-		const struct mem_region *g = &r->vm->mem.region[k];
-		if ((g->gpa + g->size) >> 12 > r->npfn)
-			r->npfn = (g->gpa + g->size) >> 12;
+	r->npfn = raw_guest_npfn(&r->vm->mem);
+	r->tables_size = raw_tables_size(r->npfn);
+	/* sparse: only the pages of linear space and of code that are used
+	 * are ever touched */
+	void *t = r->tables_off ? mmap(NULL, r->tables_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				       r->vm->mem.fd, (off_t)r->tables_off)
+				: mmap(NULL, r->tables_size, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t == MAP_FAILED) {
+		snprintf(err, n, "cannot map the monitor tables: %s", strerror(errno));
+		return -1;
 	}
-	r->wmapped = calloc(r->npfn, 1);
-	if (!r->pst || !r->ppfn || !r->list || !r->wmapped) {
+	r->tables = t;
+	r->pst = r->tables + RAW_T_PST;
+	r->ppfn = (uint32_t *)(void *)(r->tables + RAW_T_PPFN);
+	r->cinfo = (struct raw_code_info *)(void *)(r->tables + RAW_T_CODE);
+	r->list = calloc(RAW_PAGES, sizeof(*r->list));
+	r->wmapped = calloc(r->npfn ? r->npfn : 1, 1);
+	if (!r->list || !r->wmapped) {
 		snprintf(err, n, "out of memory for the shadow page tables");
 		return -1;
 	}
@@ -41,12 +67,14 @@ int raw_shadow_init(struct raw_cpu *r, char *err, size_t n)
 
 void raw_shadow_free(struct raw_cpu *r)
 {
-	free(r->pst);
-	free(r->ppfn);
+	if (r->tables)
+		munmap(r->tables, r->tables_size);
 	free(r->list);
 	free(r->wmapped);
+	r->tables = NULL;
 	r->pst = NULL;
 	r->ppfn = NULL;
+	r->cinfo = NULL;
 	r->list = NULL;
 	r->wmapped = NULL;
 }

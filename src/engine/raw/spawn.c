@@ -68,6 +68,9 @@ int raw_stub_start(struct raw_cpu *r, int memfd, char *err, size_t n)
 		return -1;
 	}
 	memset(r->ctrl, 0, sizeof(*r->ctrl));
+	r->ctrl->tables_off = r->tables_off;
+	r->ctrl->tables_size = r->tables_size;
+	r->ctrl->npfn = (uint32_t)r->npfn;
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {

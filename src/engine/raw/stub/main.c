@@ -29,6 +29,9 @@ void *memset(void *d, int c, unsigned long n)
 	return d;
 }
 
+extern uint32_t stub_npfn;
+static struct raw_ctrl *const ctrl = (struct raw_ctrl *)RAW_CTRL_ADDR;
+
 static uint8_t altstack[256 * 1024] __attribute__((aligned(64)));
 
 void stub_restorer(void);
@@ -48,6 +51,14 @@ void stub_main(void)
 		      0x11 /* MAP_SHARED|MAP_FIXED */, RAW_FD, 0);
 	if (p != (long)RAW_CTRL_ADDR)
 		die(120);
+	/* the monitor tables, read-only: what the trap handler answers from */
+	if (ctrl->tables_size) {
+		p = sys6(NR_mmap, (long)RAW_TABLES_ADDR, (long)ctrl->tables_size, 1 /* R */,
+			 0x11 /* MAP_SHARED|MAP_FIXED */, RAW_FD, (long)ctrl->tables_off);
+		if (p != (long)RAW_TABLES_ADDR)
+			die(128);
+		stub_npfn = ctrl->npfn;
+	}
 	struct { void *sp; int32_t flags; uint64_t size; } ss = { altstack, 0, sizeof(altstack) };
 	if (sys3(NR_sigaltstack, &ss, 0, 0) != 0)
 		die(121);
