@@ -29,12 +29,14 @@ void cli_usage(FILE *f)
 		"      --mode real|32    how a flat binary is entered (default real)\n"
 		"      --stats           print exit statistics at the end\n"
 		"      --deterministic   time derived from the instruction count (emu)\n"
+		"      --no-seccomp      run without popek's own system-call filter (debugging)\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"exit status: 0 guest powered off or reset; (N << 1) | 1 when the guest writes N\n"
 		"to port 0xf4; 2 bad input; 4 guest triple fault; 6 VM entry failed;\n"
 		"8 engine internal error; 10 engine could not be set up;\n"
 		"12 the guest panicked (it wrote PANICKED to the pvpanic port 0x505);\n"
+		"14 quit with Ctrl-A x; 159 (killed by SIGSYS) a system call the filter forbids;\n"
 		"128 + N stopped by signal N (stats and a register dump still printed).\n"
 		"console: Ctrl-A x quits, Ctrl-A h helps.\n");
 }
@@ -82,7 +84,7 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_ENGINE = 256, OPT_STATS, OPT_LOAD, OPT_MODE, OPT_DETERMINISTIC };
+enum { OPT_ENGINE = 256, OPT_STATS, OPT_LOAD, OPT_MODE, OPT_DETERMINISTIC, OPT_NO_SECCOMP };
 
 int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_t n)
 {
@@ -97,6 +99,7 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		{ "load", required_argument, NULL, OPT_LOAD },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
+		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -131,6 +134,7 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		case OPT_ENGINE: o->engine = optarg; break;
 		case OPT_STATS: o->stats = true; break;
 		case OPT_DETERMINISTIC: o->deterministic = true; break;
+		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
 		case OPT_LOAD:
 			if (parse_u64(optarg, &v) != 0) {
 				snprintf(err, n, "--load %s: not an address", optarg);

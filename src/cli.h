@@ -17,6 +17,7 @@ struct run_options {
 	const char *engine;
 	bool stats;
 	bool deterministic;
+	bool no_seccomp;
 };
 
 /* Parses "256M", "2G", "1048576K", "512" (MiB, as QEMU reads a bare number).

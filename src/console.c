@@ -158,7 +158,7 @@ static void quit(struct console *c)
 {
 	static const char msg[] = "\npopek: quit by Ctrl-A x\n";
 	write_all(STDERR_FILENO, msg, sizeof(msg) - 1);
-	vm_request_stop(c->vm, STATUS_OK, "quit by Ctrl-A x");
+	vm_request_stop(c->vm, STATUS_QUIT, "quit by Ctrl-A x");
 }
 
 /* Returns false when the reader should end (quit, or stop requested). */

@@ -50,6 +50,10 @@ struct engine {
 	uint64_t mem_fd_base;
 	/* Non-zero: the most vCPUs the engine runs (raw: one). */
 	int max_vcpus;
+	/* The run lives under popek's seccomp filter (vmm_filter.c): set
+	 * only for engines whose run, stop and --stats have been run under
+	 * it; the others run unfiltered until they have. */
+	bool run_filtered;
 };
 
 extern const struct engine engine_raw;

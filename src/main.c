@@ -44,6 +44,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "popek: %s\nTry 'popek --help'.\n", err);
 		return STATUS_BAD_INPUT;
 	}
+	vm_setup_stop_signals();
 	/* Check the files before creating anything, so bad input costs nothing. */
 	if (access(o.boot.kernel, R_OK) != 0 || (o.boot.initrd && access(o.boot.initrd, R_OK) != 0)) {
 		const char *f = access(o.boot.kernel, R_OK) != 0 ? o.boot.kernel : o.boot.initrd;
@@ -77,6 +78,7 @@ static int cmd_run(int argc, char **argv)
 		.ncpus = o.ncpus,
 		.stats = o.stats,
 		.deterministic = o.deterministic,
+		.seccomp = !o.no_seccomp && engine->run_filtered,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};
@@ -85,6 +87,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "popek: %s\n", err);
 		return STATUS_HOST_ERROR;
 	}
+	vm_allow_stop_signals();
 	if (boot_load(&vm.mem, &o.boot, &vm.vcpu[0].boot_state, err, sizeof(err)) != 0) {
 		vm_destroy(&vm);
 		return fail_input(err);

@@ -28,6 +28,7 @@ enum popek_status {
 	STATUS_INTERNAL = 8,       /* engine or host failure while running */
 	STATUS_HOST_ERROR = 10,    /* the engine could not be set up */
 	STATUS_GUEST_PANICKED = 12, /* the guest reported a panic through pvpanic */
+	STATUS_QUIT = 14,          /* the user quit with Ctrl-A x */
 	STATUS_SIGNAL_BASE = 128,  /* + signal number: popek was told to stop */
 };
 
@@ -47,6 +48,7 @@ struct vm_config {
 	int ncpus;
 	bool stats;
 	bool deterministic;
+	bool seccomp;         /* confine the run to its system calls (vmm_filter.c) */
 	int console_in_fd;    /* -1: no input */
 	int console_out_fd;
 };
@@ -87,6 +89,13 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
  * buses, the vCPUs' back pointers, the start time. vm_create begins with
  * it; tests that attach devices to a machine without an engine use it alone. */
 void vm_init_machine(struct vm *vm, const struct engine *engine, const struct vm_config *cfg);
+/* Until vm_run, SIGINT/SIGTERM/SIGHUP end popek at once with status
+ * 128 + N: vm_setup_stop_signals installs that, vm_create blocks them while
+ * it starts threads (which keep them blocked), vm_allow_stop_signals takes
+ * them again in the calling thread, and vm_run blocks them for its
+ * sigwait. */
+void vm_setup_stop_signals(void);
+void vm_allow_stop_signals(void);
 /* Runs every vCPU to the end and returns the exit status. */
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);

@@ -42,6 +42,13 @@ static void section_arith(void)
 	/* LEA with a register operand is invalid. */
 	TRY(".byte 0x8d, 0xc0");
 	check_fault("ud_lea_register_operand", VEC_UD, 0);
+	/* SALC (D6) is no #UD outside 64-bit mode: AL = CF ? 0xff : 0. */
+	uint32_t al = 0x1234;
+	TRY("stc; .byte 0xd6", : "+a"(al));
+	check_no_fault("salc_runs_in_32bit_mode");
+	check_eq("salc_cf1_sets_al", al, 0x12ff);
+	TRY("clc; .byte 0xd6", : "+a"(al));
+	check_eq("salc_cf0_clears_al", al, 0x1200);
 	/* SYSCALL with EFER.SCE = 0 (and outside 64-bit mode on Intel). */
 	TRY("syscall");
 	check_fault("ud_syscall_sce_off", VEC_UD, 0);

@@ -147,10 +147,73 @@ static void section_mmio(void)
 	check_eq("mmio_rep_movsb_read", memcmp(back, msg, 8), 0);
 }
 
+/* Instructions that touch MMIO in many pieces: the FXSAVE image (512
+ * bytes), FSAVE's 108, PUSHA/POPA with the stack on a device. Each must
+ * be carried out in full, as on RAM. */
+static const char *const mmio_many_checks[] = {
+	"mmio_fxsave_image", "mmio_fxrstor_loads_mxcsr", "mmio_fnsave_frstor_image",
+	"mmio_pushal_eax", "mmio_pushal_esp", "mmio_pushal_edi", "mmio_popal_restores",
+};
+static uint8_t fx_ram[512] __attribute__((aligned(16)));
+static uint8_t fs_ram[108];
+static volatile uint32_t esp_keep, regs_back[2];
+
+static void section_mmio_many_pieces(void)
+{
+	section("mmio_many_pieces");
+	M32(0) = 0x5aa5c33c;
+	if (M32(0) != 0x5aa5c33c) {
+		for (unsigned i = 0; i < sizeof(mmio_many_checks) / sizeof(mmio_many_checks[0]); i++)
+			report_skip(mmio_many_checks[i], "no MMIO device that remembers writes at %#x", MMIO_TEST);
+		return;
+	}
+	uint32_t fx_mmio = MMIO_TEST + 0x200;
+	__asm__ volatile("fninit; fld1; fxsave (%0); fxsave (%1)" : : "r"(fx_ram), "r"(fx_mmio) : "memory");
+	unsigned bad = 0;
+	for (unsigned k = 0; k < 464; k++)	/* 464-511: the CPU does not write them */
+		bad += M8(0x200 + k) != fx_ram[k];
+	check_eq("mmio_fxsave_image", bad, 0);
+	M32(0x200 + 24) = 0x3f80;		/* MXCSR: round toward zero */
+	__asm__ volatile("fxrstor (%0)" : : "r"(fx_mmio) : "memory");
+	uint32_t mx = 0;
+	__asm__ volatile("stmxcsr %0" : "=m"(mx));
+	check_eq("mmio_fxrstor_loads_mxcsr", mx, 0x3f80);
+	mx = 0x1f80;
+	__asm__ volatile("ldmxcsr %0" : : "m"(mx));
+
+	uint32_t fs_mmio = MMIO_TEST + 0x600;
+	__asm__ volatile("fninit; fld1; fldpi; fnsave (%0); frstor (%0); fnsave (%1); fninit"
+			 : : "r"(fs_mmio), "r"(fs_ram) : "memory");
+	bad = 0;
+	for (unsigned k = 0; k < 108; k++)
+		bad += M8(0x600 + k) != fs_ram[k];
+	check_eq("mmio_fnsave_frstor_image", bad, 0);
+
+	/* The stack on the device: PUSHA writes 8 pieces, POPA reads them. */
+	uint32_t top = MMIO_TEST + 0x900;
+	__asm__ volatile("movl %%esp, esp_keep\n\t"
+			 "movl %2, %%esp\n\t"
+			 "movl $0x11111111, %%eax\n\t"
+			 "movl $0x77777777, %%edi\n\t"
+			 "pushal\n\t"
+			 "movl $0, %%eax\n\t"
+			 "movl $0, %%edi\n\t"
+			 "popal\n\t"
+			 "movl %%eax, regs_back\n\t"
+			 "movl %%edi, regs_back+4\n\t"
+			 "movl esp_keep, %%esp"
+			 : "=a"(bad), "=D"(mx) : "r"(top) : "memory");
+	check_eq("mmio_pushal_eax", M32(0x900 - 4), 0x11111111);
+	check_eq("mmio_pushal_esp", M32(0x900 - 20), top);
+	check_eq("mmio_pushal_edi", M32(0x900 - 32), 0x77777777);
+	check_eq("mmio_popal_restores", regs_back[0] ^ regs_back[1], 0x11111111 ^ 0x77777777);
+}
+
 void guest_main(void)
 {
 	conf_init();
 	section_port_widths();
 	section_string_io();
 	section_mmio();
+	section_mmio_many_pieces();
 }

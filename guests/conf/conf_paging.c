@@ -25,6 +25,7 @@
 #define VA_LARGE 0x80000000u	/* pd[2][0]: a 2 MiB page onto physical 0 */
 
 static uint64_t pdpt[4] __attribute__((aligned(32)));
+static uint64_t bad_pdpt[4] __attribute__((aligned(32)));
 static uint64_t pd[4][512] __attribute__((aligned(4096)));
 static uint64_t pt[512] __attribute__((aligned(4096)));
 static uint32_t pd32[1024] __attribute__((aligned(4096)));
@@ -208,6 +209,23 @@ static void section_pae(void)
 	TRY_CALL(test_va(1, 0));
 	check_fault("pf_fetch_not_present_with_nxe", VEC_PF, PF_I);
 	wrmsr(0xc0000080, rdmsr(0xc0000080) & ~0x800ull);
+
+	/* MOV to CR3 loads the PDPTEs: a present one with a reserved bit is
+	 * #GP(0) and CR3 keeps its value (SDM vol. 3A 4.4.1); the guest goes
+	 * on with the old tables. */
+	section("pae_pdpte_load");
+	for (int i = 0; i < 4; i++)
+		bad_pdpt[i] = pdpt[i];
+	bad_pdpt[3] |= 0x2;	/* bit 1: reserved in a PAE PDPTE */
+	TRY("movl %0, %%cr3", : : "r"(pa(bad_pdpt)) : "memory");
+	check_fault("gp_cr3_pdpte_reserved_bit", VEC_GP, 0);
+	check_eq("cr3_unchanged_after_gp", (uint32_t)read_cr3(), pa(pdpt));
+	check_eq("old_tables_still_map", *test_va(0, 4), 0xa5a5a5a5);
+	bad_pdpt[3] = pdpt[3] & ~1ull;	/* not present: its other bits are free */
+	bad_pdpt[3] |= 0x2;
+	TRY("movl %0, %%cr3", : : "r"(pa(bad_pdpt)) : "memory");
+	check_no_fault("cr3_pdpte_not_present_any_bits");
+	write_cr3(pa(pdpt));
 
 	section("accessed_dirty");
 	set_pte(5, pa(page_a) | PTE_P | PTE_W);

@@ -4,17 +4,30 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "boot/boot_error.h"
+
+/* Files of /proc and /sys say size 0 whatever they hold. */
+static bool pseudo_file(int fd)
+{
+	struct statfs fs;
+	return fstatfs(fd, &fs) == 0 && (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC ||
+					 fs.f_type == DEBUGFS_MAGIC);
+}
 
 int boot_file_open(const char *what, const char *path, uint64_t max, int *fd, uint64_t *size,
 		   char *err, size_t n)
 {
 	if (path == NULL || path[0] == '\0')
 		return boot_fail(err, n, "%s: no file name given", what);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer; the type
+	 * check below refuses it before anything reads. */
+	int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (f < 0)
 		return boot_fail(err, n, "%s '%s': %s", what, path, strerror(errno));
 	struct stat st;
@@ -29,7 +42,9 @@ int boot_file_open(const char *what, const char *path, uint64_t max, int *fd, ui
 	else if (!S_ISREG(st.st_mode))
 		why = "is not a regular file";
 	else if (st.st_size == 0)
-		why = "is empty";
+		why = pseudo_file(f) ? "is a /proc or /sys file, whose size is not known before "
+				       "reading it: copy it to a regular file first"
+				     : "is empty";
 	if (why != NULL) {
 		close(f);
 		return boot_fail(err, n, "%s '%s': %s", what, path, why);
@@ -39,6 +54,9 @@ int boot_file_open(const char *what, const char *path, uint64_t max, int *fd, ui
 		return boot_fail(err, n, "%s '%s': %llu bytes is more than guest memory can hold (%llu)",
 				 what, path, (unsigned long long)st.st_size, (unsigned long long)max);
 	}
+	int fl = fcntl(f, F_GETFL);
+	if (fl >= 0)
+		fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
 	*fd = f;
 	*size = (uint64_t)st.st_size;
 	return 0;
@@ -50,7 +68,9 @@ int boot_file_read_fd(const char *what, const char *path, int fd, void *dst, uin
 	uint8_t *p = dst;
 	uint64_t done = 0;
 	while (done < size) {
-		size_t chunk = size - done > (1u << 30) ? (1u << 30) : (size_t)(size - done);
+		/* A read from a regular file does not stop for a handled signal:
+		 * small chunks keep a stop signal's wait short (vm.h). */
+		size_t chunk = size - done > (8u << 20) ? (8u << 20) : (size_t)(size - done);
 		ssize_t got = read(fd, p + done, chunk);
 		if (got < 0 && errno == EINTR)
 			continue;

@@ -3,6 +3,7 @@
  * 32-bit protected mode with EAX = 0x2BADB002 and EBX = the information
  * structure, paging off, as section 3.2 of the spec requires. */
 #include <elf.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "boot/boot_error.h"
@@ -29,6 +30,18 @@ static uint64_t physical_entry(const struct elf_image *img)
 			return img->entry - s->vaddr + s->paddr;
 	}
 	return img->entry;
+}
+
+/* The first instruction must be one the loader put there: an entry
+ * anywhere else would run whatever the guest's memory holds. */
+static bool entry_loaded(const struct elf_image *img)
+{
+	for (int i = 0; i < img->nseg; i++) {
+		const struct load_segment *s = &img->seg[i];
+		if (img->entry >= s->paddr && img->entry - s->paddr < s->memsz)
+			return true;
+	}
+	return false;
 }
 
 static int image_from_elf(const struct boot_file *f, struct elf_image *img, char *err, size_t n)
@@ -71,6 +84,10 @@ static int read_image(const struct boot_file *f, struct elf_image *img, char *er
 					   : image_from_elf(f, img, err, n);
 	if (r == 0 && (img->high > 0x100000000ull || img->entry > 0xffffffffull))
 		return boot_fail(err, n, "kernel '%s': multiboot image reaches above 4 GiB", f->path);
+	if (r == 0 && !entry_loaded(img))
+		return boot_fail(err, n, "kernel '%s': multiboot entry point %#llx is outside the loaded "
+				 "image (%#llx-%#llx)", f->path, (unsigned long long)img->entry,
+				 (unsigned long long)img->low, (unsigned long long)img->high - 1);
 	return r;
 }
 

@@ -276,6 +276,15 @@ static void test_aout_errors(void)
 	put32(b + 0x40 + 24, 0);
 	CHECK(load("bad10", b, len, NULL, NULL) < 0, "aout: image beyond RAM rejected");
 
+	make_aout(b);
+	put32(b + 0x40 + 28, 0x200000 + KSIZE + 0x2000);   /* entry just past the BSS */
+	CHECK(load("bad12", b, len, NULL, NULL) < 0, "aout: entry outside the image rejected");
+	CHECK_STR_CONTAINS(err, "entry point 0x205000 is outside the loaded image (0x200000-0x204fff)",
+			   "aout: entry outside the image message names the entry and the range");
+	make_aout(b);
+	put32(b + 0x40 + 28, 0x1000);
+	CHECK(load("bad13", b, len, NULL, NULL) < 0, "aout: entry below the image rejected");
+
 	static uint8_t big[KSIZE + 8192];
 	memset(big, 0, sizeof(big));
 	put_header(big + 8192, 0);       /* header too late in the file */
@@ -302,6 +311,14 @@ static void test_elf32_errors(void)
 	memset(b, 0, 4);                 /* multiboot header but neither ELF nor kludge */
 	CHECK(load("ebad5", b, len, NULL, NULL) < 0, "multiboot: not ELF without the kludge rejected");
 	CHECK_STR_CONTAINS(err, "a.out kludge", "multiboot: not ELF without the kludge message");
+	make_elf32(b);
+	put32(b + 24, 0xc0200000);       /* e_entry in no segment, virtual or physical */
+	CHECK(load("ebad7", b, len, NULL, NULL) < 0, "elf32: entry outside every segment rejected");
+	CHECK_STR_CONTAINS(err, "entry point 0xc0200000 is outside the loaded image",
+			   "elf32: entry outside the image message");
+	make_elf32(b);
+	put32(b + 24, 0x104fff);         /* last byte of the BSS: loaded, zeroed, allowed */
+	CHECK(load("egood7", b, len, NULL, NULL) == 0, "elf32: entry inside the BSS loads (%s)", err);
 	make_elf32(b);
 	const char *missing = "/nonexistent/popek-initrd";
 	CHECK(load("ebad6", b, len, missing, NULL) < 0, "multiboot: missing module file rejected");

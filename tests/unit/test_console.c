@@ -110,7 +110,7 @@ static void test_pipe_input(void)
 	CHECK(!atomic_load(&vm->stopping), "console: the machine runs");
 	CHECK(write(in[1], "z\x01xq", 4) == 4, "console: quit requested");
 	WAIT_FOR(atomic_load(&vm->stopping));
-	CHECK(atomic_load(&vm->stopping) && vm->status == 0, "console: Ctrl-A x stops the machine with status 0");
+	CHECK(atomic_load(&vm->stopping) && vm->status == STATUS_QUIT, "console: Ctrl-A x stops the machine with status 14 (STATUS_QUIT)");
 	CHECK_STR_CONTAINS(vm->stop_reason, "quit by Ctrl-A x", "console: the stop reason says Ctrl-A x");
 	sleep_ms(20);
 	CHECK(collected(s) == 5 && s->buf[4] == 'z', "console: bytes before the quit arrive, none after");

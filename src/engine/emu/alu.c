@@ -837,10 +837,15 @@ static void op_bcd(struct emu_cpu *c, const struct insn *i)
 	set_flags(c, f);
 }
 
+/* SALC (D6, undocumented by Intel, documented by AMD as reserved): AL =
+ * CF ? 0xff : 0, flags unchanged; every real CPU runs it outside 64-bit
+ * mode, where it is #UD. */
 static void op_salc(struct emu_cpu *c, const struct insn *i)
 {
 	(void)i;
-	raise_ud(c);
+	if (c->code64)
+		raise_ud(c);
+	reg_write(c, 0, 1, false, get_cf(c) ? 0xff : 0);
 }
 
 /* ---- decode-time specializations: the commonest register forms at 32 and

@@ -105,6 +105,15 @@ static void mark_code_page(struct emu_cpu *c, struct emu_vm *v, uint64_t pfn)
 		v->code_added(v->watch_opaque, pfn);
 }
 
+/* Code outside RAM (unbacked addresses, device MMIO): nothing there
+ * answers a fetch as code, the bus reads all ones, and FF FF is no
+ * instruction (FF /7) — a guest that jumps there gets #UD, as on
+ * hardware, not an engine error. */
+static _Noreturn void fetch_outside_ram(struct emu_cpu *c)
+{
+	raise_ud(c);
+}
+
 /* Fetches the bytes of one instruction that crosses into the next page. */
 static int decode_crossing(struct emu_cpu *c, struct insn *i, uint64_t lin, int mode)
 {
@@ -113,15 +122,16 @@ static int decode_crossing(struct emu_cpu *c, struct insn *i, uint64_t lin, int 
 	uint64_t gpa;
 	uint8_t *h = fetch_ptr(c, lin, &gpa);
 	if (!h)
-		emu_internal(c, "instruction fetch from outside RAM");
+		fetch_outside_ram(c);
 	memcpy(buf, h, first);
 	int n = decode_insn(i, buf, first, mode);
 	if (n > 0)
 		return n;
 	h = fetch_ptr(c, lin + first, &gpa);
-	if (!h)
-		emu_internal(c, "instruction fetch from outside RAM");
-	memcpy(buf + first, h, 15 - first);
+	if (h)
+		memcpy(buf + first, h, 15 - first);
+	else
+		memset(buf + first, 0xff, 15 - first);   /* the bus's all-ones, as below */
 	n = decode_insn(i, buf, 15, mode);
 	if (n < 0)
 		raise_gp(c, 0);
@@ -170,7 +180,7 @@ static struct block *lookup_or_decode(struct emu_cpu *c, struct emu_vm *v, uint6
 	uint64_t gpa;
 	uint8_t *host = fetch_ptr(c, lin, &gpa);
 	if (!host)
-		emu_internal(c, "instruction fetch from outside RAM");
+		fetch_outside_ram(c);
 	int mode = cpu_mode(c);
 	for (struct block *b = v->hash[hash_of(gpa, mode)]; b; b = b->hnext)
 		if (b->gpa == gpa && b->mode == (uint32_t)mode) {

@@ -165,12 +165,17 @@ static void op_popa(struct emu_cpu *c, const struct insn *i)
 {
 	if (c->code64)
 		raise_ud(c);
+	/* All eight reads before any register changes: a fault, or an MMIO
+	 * read that leaves to the machine and re-executes the instruction,
+	 * must find the registers as the instruction began. */
 	int s = i->osize;
-	for (int r = RDI; r >= RAX; r--) {
-		uint64_t v = pop(c, s);
-		if (r != RSP)
-			reg_write(c, r, s, false, v);
-	}
+	uint64_t m = stack_mask(c), sp = c->s.gpr[RSP] & m, v[8];
+	for (int k = 0; k < 8; k++)
+		v[k] = mem_read(c, SEG_SS, (sp + (uint64_t)k * s) & m, s);
+	for (int k = 0; k < 8; k++)
+		if (RDI - k != RSP)
+			reg_write(c, RDI - k, s, false, v[k]);
+	c->s.gpr[RSP] = (c->s.gpr[RSP] & ~m) | ((sp + 8u * s) & m);
 }
 
 static void op_pushf(struct emu_cpu *c, const struct insn *i)

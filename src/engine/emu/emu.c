@@ -691,4 +691,5 @@ const struct engine engine_emu = {
 	.print_stats = emu_print_stats,
 	.instructions = emu_instructions,
 	.small_pages = true,
+	.run_filtered = true,
 };

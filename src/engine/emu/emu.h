@@ -128,8 +128,12 @@ struct tlb_entry {
 #define JMP_FAULT 1
 #define JMP_EXIT  2
 
-#define MMIO_LOG 8
-#define MMIO_WQ 16
+/* Pieces of MMIO one instruction may read (replayed) and write (queued).
+ * The largest are FXSAVE/FXRSTOR, 64 pieces of 8 bytes, and FSAVE/FRSTOR,
+ * 23 pieces; a page crossing adds one. A guest may aim any of them at a
+ * device, so the bound is the instruction set's, not a typical guest's. */
+#define MMIO_LOG 80
+#define MMIO_WQ 80
 
 struct mmio_wq {
 	uint64_t addr;

@@ -373,10 +373,14 @@ static void fp_stenv(struct emu_cpu *c, const struct insn *i, uint64_t ea)
 	mem_write(c, i->seg, ea, w, f->fcw);
 	mem_write(c, i->seg, (ea + w) & m, w, f->fsw);
 	mem_write(c, i->seg, (ea + 2 * w) & m, w, fp_full_tag(c));
+	/* Protected-mode layout (SDM vol. 1 8.1.10): FIP, then FCS with the
+	 * opcode in bits 26:16 (32-bit form only), FDP, FDS. The selectors
+	 * ride in bits 47:32 of fip/fdp, as in the 32-bit FXSAVE image. */
+	uint32_t fcs = (uint32_t)(f->fip >> 32) & 0xffff, fds = (uint32_t)(f->fdp >> 32) & 0xffff;
 	mem_write(c, i->seg, (ea + 3 * w) & m, w, f->fip);
-	mem_write(c, i->seg, (ea + 4 * w) & m, w, f->fop & 0x7ff);
+	mem_write(c, i->seg, (ea + 4 * w) & m, w, w == 4 ? fcs | (uint32_t)(f->fop & 0x7ff) << 16 : fcs);
 	mem_write(c, i->seg, (ea + 5 * w) & m, w, f->fdp);
-	mem_write(c, i->seg, (ea + 6 * w) & m, w, 0);
+	mem_write(c, i->seg, (ea + 6 * w) & m, w, fds);
 }
 
 static void fp_ldenv(struct emu_cpu *c, const struct insn *i, uint64_t ea)
@@ -391,8 +395,14 @@ static void fp_ldenv(struct emu_cpu *c, const struct insn *i, uint64_t ea)
 	for (int p = 0; p < 8; p++)
 		if (((tw >> (2 * p)) & 3) != 3)
 			f->ftw |= 1 << p;
-	f->fip = mem_read(c, i->seg, (ea + 3 * w) & m, w);
-	f->fdp = mem_read(c, i->seg, (ea + 5 * w) & m, w);
+	uint64_t fip = mem_read(c, i->seg, (ea + 3 * w) & m, w);
+	uint32_t fcs_op = (uint32_t)mem_read(c, i->seg, (ea + 4 * w) & m, w);
+	uint64_t fdp = mem_read(c, i->seg, (ea + 5 * w) & m, w);
+	uint64_t fds = mem_read(c, i->seg, (ea + 6 * w) & m, 2);
+	f->fip = fip | (uint64_t)(fcs_op & 0xffff) << 32;
+	f->fdp = fdp | fds << 32;
+	if (w == 4)
+		f->fop = (fcs_op >> 16) & 0x7ff;
 	if (f->fsw & ~f->fcw & 0x3f)
 		f->fsw |= FSW_ES | FSW_B;
 	else
@@ -542,7 +552,12 @@ static void op_x87(struct emu_cpu *c, const struct insn *i)
 	int op = i->op;
 	bool mem = i->mod != 3;
 	if (mem) {
-		f->fdp = insn_ea(c, i);
+		/* The data pointer is the last non-control instruction's operand:
+		 * FLDENV/FLDCW/FNSTENV/FNSTCW (D9 /4-7), FRSTOR/FNSAVE/FNSTSW
+		 * (DD /4, /6, /7) leave it alone. */
+		bool control = (op == 0xd9 && sub >= 4) || (op == 0xdd && sub >= 4 && sub != 5);
+		if (!control)
+			f->fdp = insn_ea(c, i);
 		switch (op) {
 		case 0xd8: case 0xdc: case 0xda: case 0xde: {
 			int kind = op == 0xd8 ? 0 : op == 0xdc ? 1 : op == 0xda ? 2 : 3;

@@ -276,6 +276,26 @@ static void op_rdpmc(struct emu_cpu *c, const struct insn *i)
 
 /* ---- control and debug registers */
 
+/* PAE paging outside long mode loads the four PDPTEs when CR3 is written
+ * or PAE paging is switched on; a present one with reserved bits set
+ * (2:1, 8:5, 63:MAXPHYADDR, which is 40 here as CPUID 0x80000008 says)
+ * is #GP(0) and the register keeps its old value (Intel SDM vol. 3A
+ * 4.4.1). The walk reads them again later; this is only the check. */
+#define PDPTE_RSVD (0x1e6ull | ~((1ull << 40) - 1))
+static void check_pdptes(struct emu_cpu *c, uint64_t cr3)
+{
+	for (int i = 0; i < 4; i++) {
+		uint64_t e = phys_read(c, (cr3 & 0xffffffe0ull) + (uint64_t)i * 8, 8);
+		if ((e & 1) && (e & PDPTE_RSVD))
+			raise_gp(c, 0);
+	}
+}
+
+static bool pae_legacy(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LME);
+}
+
 static void write_cr0(struct emu_cpu *c, uint64_t v)
 {
 	if (v >> 32)
@@ -295,6 +315,8 @@ static void write_cr0(struct emu_cpu *c, uint64_t v)
 			raise_gp(c, 0);
 		c->s.msr.efer &= ~EFER_LMA;
 	}
+	if (pae_legacy(v, c->s.cr4, c->s.msr.efer) && !pae_legacy(old, c->s.cr4, c->s.msr.efer))
+		check_pdptes(c, c->s.cr3);
 	c->s.cr0 = v | CR0_ET;
 	if ((old ^ v) & (CR0_PG | CR0_WP | CR0_PE))
 		tlb_flush(c, false);
@@ -309,6 +331,9 @@ static void write_cr4(struct emu_cpu *c, uint64_t v)
 		raise_gp(c, 0);
 	if ((c->s.msr.efer & EFER_LMA) && !(v & CR4_PAE))
 		raise_gp(c, 0);
+	/* a change of PAE, PGE or PSE under PAE paging reloads the PDPTEs */
+	if (pae_legacy(c->s.cr0, v, c->s.msr.efer) && ((v ^ c->s.cr4) & (CR4_PAE | CR4_PGE | CR4_PSE)))
+		check_pdptes(c, c->s.cr3);
 	c->s.cr4 = v;
 	tlb_flush(c, false);
 	emu_update_mode(c);
@@ -364,6 +389,8 @@ static void op_mov_cr(struct emu_cpu *c, const struct insn *i)
 		case 3:
 			if (c->long_mode && (v >> 40))
 				raise_gp(c, 0);
+			if (pae_legacy(c->s.cr0, c->s.cr4, c->s.msr.efer))
+				check_pdptes(c, v);
 			c->s.cr3 = v;
 			tlb_flush(c, true);
 			c->stop |= STOP_BLOCK;
