@@ -22,34 +22,59 @@ uint64_t initrd_place_high(uint64_t size, uint64_t floor, uint64_t top)
 	return addr;
 }
 
-static int too_big(const char *path, uint64_t size, uint64_t floor, uint64_t top, char *err,
-		   size_t n)
+/* Whether size bytes go into [floor, limit) the way the caller asked. */
+static int fits(uint64_t size, uint64_t floor, uint64_t limit, int high)
 {
-	return boot_fail(err, n, "initrd '%s': %llu KiB does not fit in guest memory between "
-			 "%#llx and %#llx (give the guest more memory)", path,
-			 (unsigned long long)((size + 1023) / 1024), (unsigned long long)floor,
-			 (unsigned long long)top);
+	if (high)
+		return initrd_place_high(size, floor, limit) != 0;
+	uint64_t addr = page_up(floor);
+	return addr <= limit && size <= limit - addr;
+}
+
+/* Says what keeps the initrd out: the kernel's own limit (top, named
+ * top_name), or guest memory, when more of it would help. */
+static int no_room(const char *path, uint64_t size, uint64_t floor, uint64_t top,
+		   const char *top_name, uint64_t low_end, int high, char *err, size_t n)
+{
+	unsigned long long kib = (size + 1023) / 1024;
+	if (top_name != NULL && top <= floor)
+		return boot_fail(err, n, "initrd '%s': the kernel's %s is %#llx, below its own end at "
+				 "%#llx: this kernel cannot take an initrd", path, top_name,
+				 (unsigned long long)(top - 1), (unsigned long long)floor);
+	uint64_t most = top < MEM_LOW_LIMIT ? top : MEM_LOW_LIMIT;
+	if (fits(size, floor, most, high))
+		return boot_fail(err, n, "initrd '%s': %llu KiB does not fit in guest memory between "
+				 "%#llx and %#llx (give the guest more memory)", path, kib,
+				 (unsigned long long)floor,
+				 (unsigned long long)(low_end < top ? low_end : top));
+	if (top_name != NULL && top <= MEM_LOW_LIMIT)
+		return boot_fail(err, n, "initrd '%s': %llu KiB does not fit between the kernel's end "
+				 "at %#llx and its %s %#llx: this kernel cannot take an initrd that "
+				 "large", path, kib, (unsigned long long)floor, top_name,
+				 (unsigned long long)(top - 1));
+	return boot_fail(err, n, "initrd '%s': %llu KiB does not fit between %#llx and %#llx (3 GiB), "
+			 "where RAM below the PCI hole ends at any memory size", path, kib,
+			 (unsigned long long)floor, MEM_LOW_LIMIT);
 }
 
 /* Opens the file, lets place() choose where it goes, reads it there. */
 static int load(const struct guest_mem *m, const char *path, uint64_t floor, uint64_t top,
-		int high, struct initrd *rd, char *err, size_t n)
+		const char *top_name, int high, struct initrd *rd, char *err, size_t n)
 {
 	memset(rd, 0, sizeof(*rd));
 	if (path == NULL)
 		return 0;
 	uint64_t low_end = guest_mem_low_end(m);
-	if (top > low_end)
-		top = low_end;
+	uint64_t limit = top < low_end ? top : low_end;
 	int fd;
 	uint64_t size;
 	if (boot_file_open("initrd", path, m->ram_size, &fd, &size, err, n) < 0)
 		return -1;
-	uint64_t addr = high ? initrd_place_high(size, floor, top) : page_up(floor);
-	void *dst = addr == 0 || addr + size > top ? NULL : gpa_ptr(m, addr, size);
+	uint64_t addr = high ? initrd_place_high(size, floor, limit) : page_up(floor);
+	void *dst = addr == 0 || !fits(size, floor, limit, high) ? NULL : gpa_ptr(m, addr, size);
 	if (dst == NULL) {
 		close(fd);
-		return too_big(path, size, floor, top, err, n);
+		return no_room(path, size, floor, top, top_name, low_end, high, err, n);
 	}
 	int r = boot_file_read_fd("initrd", path, fd, dst, size, err, n);
 	close(fd);
@@ -61,13 +86,13 @@ static int load(const struct guest_mem *m, const char *path, uint64_t floor, uin
 }
 
 int initrd_load_high(const struct guest_mem *m, const char *path, uint64_t floor, uint64_t top,
-		     struct initrd *rd, char *err, size_t n)
+		     const char *top_name, struct initrd *rd, char *err, size_t n)
 {
-	return load(m, path, floor, top, 1, rd, err, n);
+	return load(m, path, floor, top, top_name, 1, rd, err, n);
 }
 
 int initrd_load_at_floor(const struct guest_mem *m, const char *path, uint64_t floor,
 			 struct initrd *rd, char *err, size_t n)
 {
-	return load(m, path, floor, guest_mem_low_end(m), 0, rd, err, n);
+	return load(m, path, floor, UINT64_MAX, NULL, 0, rd, err, n);
 }

@@ -41,7 +41,8 @@ int load_vmlinux(struct guest_mem *m, const struct boot_config *c, const struct 
 	    load_segments(m, f, img.seg, img.nseg, boot_ncpus(c), err, n) < 0)
 		return -1;
 	struct initrd rd;
-	if (initrd_load_high(m, c->initrd, img.high, (uint64_t)h.initrd_addr_max + 1, &rd, err, n) < 0)
+	if (initrd_load_high(m, c->initrd, img.high, (uint64_t)h.initrd_addr_max + 1, "initrd_addr_max",
+			     &rd, err, n) < 0)
 		return -1;
 	if (linux_zero_page_write(m, &h, c->cmdline, &rd, err, n) < 0)
 		return -1;

@@ -18,6 +18,36 @@ expect_status "cli/memory-beyond-host" 2 "$POPEK" run -k "$G/hello.elf" -m 100T
 "$POPEK" run -k "$tmp/none" 2>&1 | grep -q "cannot read '$tmp/none'" && pass "cli/missing-kernel-says-which" ||
 	fail "cli/missing-kernel-says-which"
 
+# Hostile bzImage header fields (issue 15): a setup header with nothing
+# behind it (protocol 2.15, 64-bit entry, relocatable, kernel_alignment
+# 2 MiB, pref_address 16 MiB, init_size 1 MiB, a 9728-byte kernel), one
+# field made bad at a time. The loader refuses each before any guest code
+# runs: status 2 and the line naming the field.
+bz=$tmp/bzImage
+poke() { printf "$2" | dd of="$bz" bs=1 seek=$(($1)) conv=notrunc status=none; }
+make_bz() {
+	head -c 12288 /dev/zero >"$bz"
+	poke 0x1f1 '\x04'; poke 0x1f4 '\x60\x02\x00\x00'; poke 0x1fe '\x55\xaa'
+	poke 0x201 '\x6a'; poke 0x202 'HdrS'; poke 0x206 '\x0f\x02'; poke 0x211 '\x01'
+	poke 0x22c '\xff\xff\xff\x7f'; poke 0x230 '\x00\x00\x20\x00'; poke 0x234 '\x01'
+	poke 0x236 '\x01\x00'; poke 0x238 '\xff\x07\x00\x00'
+	poke 0x258 '\x00\x00\x00\x01\x00\x00\x00\x00'; poke 0x260 '\x00\x00\x10\x00'
+}
+# bad_bz NAME WANT [popek run options]: status 2 and WANT in what it printed.
+bad_bz() {
+	local name=$1 want=$2; shift 2
+	local out st
+	out=$(timeout 60 "$POPEK" run --engine emu -k "$bz" "$@" 2>&1 </dev/null); st=$?
+	[ $st = 2 ] && grep -qF -- "$want" <<<"$out" && ! grep -q "needs .* MiB" <<<"$out" &&
+		pass "$name" || fail "$name: status $st: $out"
+}
+make_bz; poke 0x230 '\x00\x00\x30\x00'
+bad_bz "bzimage/kernel-alignment-not-power-of-two" "kernel_alignment 0x300000 is not a power of two: corrupt"
+make_bz; poke 0x258 '\x00\x00\xe0\xff\xff\xff\xff\xff'
+bad_bz "bzimage/pref-address-beyond-any-ram" "pref_address 0xffffffffffe00000, kernel_alignment 0x200000 and init_size 0x100000 put the kernel's end at 0xfffffffffff00000, past 3 GiB"
+make_bz; poke 0x22c '\x00\x00\x00\x00'; printf 'not really a cpio' >"$tmp/initrd"
+bad_bz "bzimage/initrd-addr-max-zero" "the kernel's initrd_addr_max is 0, below its own end at 0x1100000: this kernel cannot take an initrd" -i "$tmp/initrd"
+
 # No permission on /dev/kvm: one clear line and the engine-unavailable status.
 if [ "$(id -u)" = 0 ] && [ -e /dev/kvm ] && command -v runuser >/dev/null &&
 	! runuser -u nobody -- test -r /dev/kvm -a -w /dev/kvm 2>/dev/null &&
