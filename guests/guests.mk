@@ -29,7 +29,7 @@ GUEST_LIB64_SRC := guests/lib/report.c guests/lib/printf.c guests/lib/serial.c \
 	guests/lib/string.c $(wildcard guests/lib/*64.c guests/lib/*64.S)
 GUEST_LIB64   := $(GUEST_LIB64_SRC:guests/%=$(GB)/obj64/%.o)
 
-SIMPLE_GUESTS := hello demo exits halt debugexit triple timing escape nowhere
+SIMPLE_GUESTS := hello demo exits halt debugexit triple timing escape nowhere hostile
 CONF_GUESTS   := $(patsubst guests/conf/%.c,%,$(wildcard guests/conf/conf_*.c))
 GENERAL_SRC   := $(wildcard guests/checks/general/*.c)
 ifneq ($(GENERAL_SRC),)

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm_filter.h"
@@ -128,6 +129,9 @@ unsigned vmm_filter_length(void)
 
 int vmm_filter_install(char *err, size_t n)
 {
+	/* glibc's time conversions (the RTC's gmtime_r and timegm) load the
+	 * time zone on first use, opening /etc/localtime: do it now */
+	tzset();
 	static struct prog p;
 	build(&p);
 	if (p.n >= MAX_INSNS) {
