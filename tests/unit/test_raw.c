@@ -401,6 +401,38 @@ static void test_stub_tables(void)
 	rig_free(&g);
 }
 
+/* A page with more in-page branch targets than any fixed work stack:
+ * 400 JZ rel32 at the start, each to its own PUSHF further down. Every
+ * target must be scanned and its PUSHF patched, or native code would
+ * reach a PUSHF no scan saw. */
+static void test_many_targets(void)
+{
+	struct rig g;
+	if (rig_init(&g) != 0) {
+		CHECK(0, "many-targets/setup");
+		return;
+	}
+	struct raw_cpu *r = &g.r;
+	uint8_t *p = g.t.ram + 0x21000;
+	enum { N = 400, TGT = 6 * N + 1 };
+	for (int k = 0; k < N; k++) {
+		uint8_t *j = p + 6 * k;
+		int32_t rel = (TGT + 4 * k) - (6 * k + 6);
+		j[0] = 0x0f, j[1] = 0x84;
+		memcpy(j + 2, &rel, 4);
+		uint8_t *t = p + TGT + 4 * k;
+		t[0] = 0x9c, t[1] = 0x90, t[2] = 0x90, t[3] = 0xc3;   /* pushf; nop; nop; ret */
+	}
+	p[6 * N] = 0xc3;
+	struct code_page *cp = raw_scan(r, 0x21, 0x21000);
+	CHECK(cp != NULL, "many-targets/page-scanned");
+	int missed = 0;
+	for (int k = 0; k < N; k++)
+		missed += kind_of(r, 0x21, TGT + 4 * k) != RAW_K_PUSHF;
+	CHECK_EQ(missed, 0, "many-targets/every-target-scanned-and-its-pushf-patched");
+	rig_free(&g);
+}
+
 int main(void)
 {
 	test_descriptors();
@@ -408,5 +440,6 @@ int main(void)
 	test_shadow();
 	test_straddling_fetch();
 	test_stub_tables();
+	test_many_targets();
 	return check_failures != 0;
 }

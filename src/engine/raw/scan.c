@@ -115,10 +115,28 @@ static bool bound_check(const struct insn *i, unsigned *reg, uint32_t *bound)
 
 static void branch_out(struct raw_cpu *r, const struct code_page *from, uint32_t target);
 
+/* The in-page offsets a scan still has to follow: each goes in once, so
+ * a page's 4096 offsets always fit. (A bounded stack that dropped targets
+ * when full would let native code branch to instructions no scan saw.) */
+struct worklist {
+	uint16_t off[4096];
+	uint8_t queued[512];
+	int n;
+};
+
+static void work_push(struct worklist *w, uint32_t lin)
+{
+	unsigned off = lin & 0xfff;
+	if (w->queued[off >> 3] & (1u << (off & 7)))
+		return;
+	w->queued[off >> 3] |= (uint8_t)(1u << (off & 7));
+	w->off[w->n++] = (uint16_t)off;
+}
+
 /* Follows a switch table's entries: as many as the bound check before the
  * jump allows, each of which must point near the jump. */
 static void jump_table_targets(struct raw_cpu *r, const struct code_page *cp, const struct insn *i,
-			       uint32_t entries, uint32_t base, uint16_t *work, int *nwork)
+			       uint32_t entries, uint32_t base, struct worklist *work)
 {
 	const struct segment *ds = &r->c->s.seg[SEG_DS];
 	uint32_t lin = (uint32_t)(ds->base + (uint32_t)i->disp);
@@ -135,8 +153,7 @@ static void jump_table_targets(struct raw_cpu *r, const struct code_page *cp, co
 		if (t - base + TABLE_REACH > 2 * TABLE_REACH)
 			return;
 		if ((t & ~0xfffu) == base) {
-			if (*nwork < 256)
-				work[(*nwork)++] = (uint16_t)(t & 0xfff);
+			work_push(work, t);
 		} else {
 			branch_out(r, cp, t);
 		}
@@ -345,13 +362,14 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 	if (!page)
 		return false;
 	uint32_t base = entry & ~0xfffu;
-	uint16_t work[256];
-	int nwork = 0;
-	work[nwork++] = (uint16_t)(entry & 0xfff);
+	static struct worklist work;   /* 9 KiB: off the stack; one scan at a time */
+	memset(work.queued, 0, sizeof(work.queued));
+	work.n = 0;
+	work_push(&work, entry);
 	bool ok = true;
 	r->st.scans++;
-	while (nwork) {
-		unsigned off = work[--nwork];
+	while (work.n) {
+		unsigned off = work.off[--work.n];
 		unsigned bound_reg = NOREG;
 		uint32_t bound = 0;
 		for (;;) {
@@ -387,7 +405,7 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 			if (jump_table(&i) && bound_reg == (i.index & 7) && bound < TABLE_MAX) {
 				/* a switch: its targets are entries, and the jump
 				 * itself may run natively */
-				jump_table_targets(r, cp, &i, bound + 1, base, work, &nwork);
+				jump_table_targets(r, cp, &i, bound + 1, base, &work);
 			} else if (raw_sensitive(&i)) {
 				ok &= patch(r, cp, off, patch_kind(&i, len));
 			}
@@ -402,8 +420,7 @@ static bool follow(struct raw_cpu *r, struct code_page *cp, uint32_t entry)
 					t = (uint32_t)(r->c->s.seg[SEG_CS].base +
 						       ((t - r->c->s.seg[SEG_CS].base) & 0xffff));
 				if ((t & ~0xfffu) == base) {
-					if (nwork < (int)(sizeof(work) / sizeof(work[0])))
-						work[nwork++] = (uint16_t)(t & 0xfff);
+					work_push(&work, t);
 				} else {
 					branch_out(r, cp, t);
 				}
