@@ -36,6 +36,8 @@ static void section_real_mode(void)
 	check_fault("back_in_pm32_exceptions", VEC_UD, 0);
 }
 
+#define SEL_LDT_TEST 0x1e0	/* 16 bytes: 0x1e0 and 0x1e8 */
+
 static void section_long_mode(void)
 {
 	section("long_mode");
@@ -54,6 +56,17 @@ static void section_long_mode(void)
 	/* INTO and BOUND are valid in compatibility mode, not in 64-bit mode. */
 	TRY("movl $0x7fffffff, %%eax; addl $1, %%eax; into", : : : "eax", "cc");
 	check_fault("compat_mode_into", VEC_OF, 0);
+	/* In IA-32e mode LLDT reads a 16-byte descriptor whose base must be
+	 * canonical, else #GP(selector) (SDM vol. 2A, LLDT). */
+	gdt[SEL_LDT_TEST / 8] = 0xffull | (0x82ull << 40);	/* LDT, P, limit 0xff */
+	gdt[SEL_LDT_TEST / 8 + 1] = 0x00008000ull;		/* base 0x0000800000000000 */
+	TRY("lldt %w0", : : "r"(SEL_LDT_TEST));
+	check_fault("ia32e_lldt_noncanonical_base_gp", VEC_GP, SEL_LDT_TEST);
+	gdt[SEL_LDT_TEST / 8 + 1] = 0xffffffffull;		/* 0xffffffff00000000: canonical */
+	gdt[SEL_LDT_TEST / 8] |= 0xffull << 56;
+	TRY("lldt %w0", : : "r"(SEL_LDT_TEST));
+	check_no_fault("ia32e_lldt_canonical_base");
+	__asm__ volatile("lldt %w0" : : "r"(0));
 	lm_exit();
 	check_eq("legacy_again_efer_lma", rdmsr(0xc0000080) & 0x400, 0);
 	check_eq("legacy_again_cr0_pg", read_cr0() & 0x80000000u, 0);

@@ -272,6 +272,31 @@ static void section_msrs(void)
 		report_pass("tsc_msr_write_moves_rdtsc");
 	else
 		report_fail("tsc_msr_write_moves_rdtsc", "expected 0x100000000000 <= rdtsc < 0x110000000000 got %#llx", t2);
+	/* Machine check, as CPUID's MCE (bit 7) and MCA (bit 14) promise:
+	 * MCG_CAP reads, and each bank it counts reads without a fault; a
+	 * bank's STATUS takes 0 and refuses anything else (SDM vol. 3B 16.3). */
+	uint32_t id[4];
+	cpuid(1, 0, id);
+	check_eq("cpuid_mce_mca", id[3] & ((1u << 7) | (1u << 14)), (1u << 7) | (1u << 14));
+	uint32_t lo = 0, hi = 0;
+	TRY("rdmsr", : "=a"(lo), "=d"(hi) : "c"(0x179));
+	check_no_fault("mcg_cap_reads");
+	unsigned banks = lo & 0xff;
+	TRY("rdmsr", : "=a"(lo), "=d"(hi) : "c"(0x17a));
+	check_no_fault("mcg_status_reads");
+	check_eq("mcg_status_no_machine_check", lo & 7, 0);
+	unsigned bad = 0;
+	for (unsigned b = 0; b < banks; b++) {
+		TRY("rdmsr", : "=a"(lo), "=d"(hi) : "c"(0x401 + 4 * b));
+		bad += trap_last.vector != TRAP_NONE || (lo & 0x80000000u) || (hi & 0x80000000u);
+	}
+	check_eq("mc_banks_read_with_nothing_logged", bad, 0);
+	if (banks) {
+		TRY("wrmsr", : : "c"(0x401), "a"(0), "d"(0));
+		check_no_fault("mc0_status_takes_zero");
+		TRY("wrmsr", : : "c"(0x401), "a"(1), "d"(0));
+		check_fault("mc0_status_refuses_nonzero", VEC_GP, 0);
+	}
 	TRY("rdmsr", : : "c"(0x4b564dff) : "eax", "edx");
 	check_fault("rdmsr_unimplemented_gp", VEC_GP, 0);
 	TRY("wrmsr", : : "c"(0x4b564dff), "a"(0), "d"(0));

@@ -132,6 +132,8 @@ struct tlb_entry {
  * The largest are FXSAVE/FXRSTOR, 64 pieces of 8 bytes, and FSAVE/FRSTOR,
  * 23 pieces; a page crossing adds one. A guest may aim any of them at a
  * device, so the bound is the instruction set's, not a typical guest's. */
+#define MCE_BANKS 10   /* as QEMU's default CPU models have */
+
 #define MMIO_LOG 80
 #define MMIO_WQ 80
 
@@ -279,6 +281,8 @@ struct emu_cpu {
 	struct insn tmp_insn;
 	uint64_t tsc_base;         /* TSC = tsc_base + vm_now_ns(): the platform's 1 GHz clock */
 	uint64_t spec_ctrl;        /* IA32_SPEC_CTRL: kept for reads, changes nothing */
+	/* machine check: what the guest wrote (no error is ever logged) */
+	uint64_t mcg_status, mcg_ctl, mc_ctl[MCE_BANKS];
 	uint64_t tsc_adjust;       /* IA32_TSC_ADJUST */
 	struct emu_stats st;
 	struct hot_rip *hot;       /* HOT_SIZE entries with --stats, else NULL */

@@ -39,9 +39,11 @@ void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4])
 		out[1] = (8 << 8) | (1 << 16);
 		/* ECX: CX16, POPCNT, hypervisor */
 		out[2] = (1u << 13) | (1u << 23) | (1u << 31);
-		/* EDX: FPU DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 */
+		/* EDX: FPU DE PSE TSC MSR PAE MCE CX8 SEP PGE MCA CMOV PAT PSE36 CLFSH MMX
+		 * FXSR SSE SSE2 */
 		out[3] = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
-			 (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) |
+			 (1u << 7) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 14) | (1u << 15) |
+			 (1u << 16) | (1u << 17) |
 			 (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
 		break;
 	case 7:
@@ -121,6 +123,15 @@ static void op_cpuid(struct emu_cpu *c, const struct insn *i)
 #define MSR_BIOS_SIGN_ID 0x8b   /* microcode revision */
 #define MSR_TSC_ADJUST 0x3b
 #define MSR_SPEC_CTRL 0x48
+/* Machine check (SDM vol. 3B 16.3), as CPUID's MCE and MCA promise:
+ * MCG_CAP names the banks and MCG_CTL; each bank is CTL, STATUS, ADDR,
+ * MISC from 0x400. Nothing ever goes wrong here, so STATUS, ADDR and MISC
+ * read 0 and take only 0 (other values #GP, as the SDM says for STATUS). */
+#define MSR_MCG_CAP    0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MCG_CTL    0x17b
+#define MSR_MC0_CTL    0x400
+#define MCG_CTL_P      (1ull << 8)
 #define MSR_PRED_CMD 0x49
 #define MSR_ARCH_CAPABILITIES 0x10a
 #define SPEC_CTRL_BITS 0x7      /* IBRS, STIBP, SSBD */
@@ -169,7 +180,14 @@ uint64_t msr_read(struct emu_cpu *c, uint32_t idx, bool *ok)
 	case MSR_BIOS_SIGN_ID: return 0;  /* no microcode update loaded */
 	case MSR_SPEC_CTRL: return c->spec_ctrl;
 	case MSR_ARCH_CAPABILITIES: return arch_capabilities;
-	default: *ok = false; return 0;
+	case MSR_MCG_CAP: return MCG_CTL_P | MCE_BANKS;
+	case MSR_MCG_STATUS: return c->mcg_status;
+	case MSR_MCG_CTL: return c->mcg_ctl;
+	default:
+		if (idx >= MSR_MC0_CTL && idx < MSR_MC0_CTL + 4 * MCE_BANKS)
+			return (idx & 3) == 0 ? c->mc_ctl[(idx - MSR_MC0_CTL) / 4] : 0;
+		*ok = false;
+		return 0;
 	}
 }
 
@@ -225,7 +243,16 @@ bool msr_write(struct emu_cpu *c, uint32_t idx, uint64_t v)
 		c->spec_ctrl = v;
 		return true;
 	case MSR_PRED_CMD: return !(v & ~1ull);  /* IBPB: nothing to flush */
-	default: return false;
+	case MSR_MCG_STATUS: c->mcg_status = v & 7; return !(v & ~7ull);   /* RIPV EIPV MCIP */
+	case MSR_MCG_CTL: c->mcg_ctl = v; return true;
+	default:
+		if (idx >= MSR_MC0_CTL && idx < MSR_MC0_CTL + 4 * MCE_BANKS) {
+			if ((idx & 3) != 0)
+				return v == 0;
+			c->mc_ctl[(idx - MSR_MC0_CTL) / 4] = v;
+			return true;
+		}
+		return false;
 	}
 }
 
@@ -605,7 +632,8 @@ static void load_system_seg(struct emu_cpu *c, int which, uint16_t sel)
 	struct segment n;
 	desc_to_seg(&n, sel, lo, hi);
 	bool ok = !n.s && (which == SEG_LDT ? n.type == 2 : (n.type == 9 || (!c->long_mode && n.type == 1)));
-	if (!ok)
+	/* a 16-byte descriptor's base must be canonical (SDM vol. 2, LLDT/LTR) */
+	if (!ok || (c->long_mode && !is_canonical(n.base)))
 		raise_gp(c, sel & 0xfffc);
 	if (!n.present)
 		raise_fault(c, 11, true, sel & 0xfffc);
