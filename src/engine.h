@@ -50,6 +50,9 @@ struct engine {
 	uint64_t mem_fd_base;
 	/* Non-zero: the most vCPUs the engine runs (raw: one). */
 	int max_vcpus;
+	/* Optional: a device wrote guest RAM behind the CPU's back (DMA);
+	 * an engine that keeps decoded or scanned code of it drops that. */
+	void (*ram_written)(struct vm *vm, uint64_t gpa, uint64_t len);
 	/* The run lives under popek's seccomp filter (vmm_filter.c): set
 	 * only for engines whose run, stop and --stats have been run under
 	 * it; the others run unfiltered until they have. */

@@ -79,6 +79,7 @@ static int cmd_run(int argc, char **argv)
 		.stats = o.stats,
 		.deterministic = o.deterministic,
 		.seccomp = !o.no_seccomp && engine->run_filtered,
+		.cmdline = o.boot.cmdline,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};

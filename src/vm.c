@@ -39,6 +39,20 @@ void vm_irq_line(struct vm *vm, unsigned line, int level)
 	}
 }
 
+int vm_dma_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
+{
+	if (gpa_write(&vm->mem, gpa, src, len) != 0)
+		return -1;
+	if (vm->engine && vm->engine->ram_written)
+		vm->engine->ram_written(vm, gpa, len);
+	return 0;
+}
+
+int vm_dma_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len)
+{
+	return gpa_read(&vm->mem, gpa, dst, len);
+}
+
 void vm_request_stop(struct vm *vm, int status, const char *why)
 {
 	pthread_mutex_lock(&vm->stop_lock);

@@ -49,6 +49,7 @@ struct vm_config {
 	bool stats;
 	bool deterministic;
 	bool seccomp;         /* confine the run to its system calls (vmm_filter.c) */
+	const char *cmdline;  /* the kernel command line, for fw_cfg; may be NULL */
 	int console_in_fd;    /* -1: no input */
 	int console_out_fd;
 };
@@ -103,6 +104,10 @@ void vm_destroy(struct vm *vm);
 /* For devices. */
 /* Raises or lowers an ISA/GSI interrupt line wherever the machine routes it. */
 void vm_irq_line(struct vm *vm, unsigned line, int level);
+/* A device's DMA into or out of guest RAM: 0, or -1 when the range is not
+ * RAM. Writes tell the engine, which may keep decoded code of the pages. */
+int vm_dma_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
+int vm_dma_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
 /* Ends the run with this status (first caller wins); safe from any thread. */
 void vm_request_stop(struct vm *vm, int status, const char *why);
 /* The machine's clock runs at 1 GHz: vm_now_ns() counts its ticks, and

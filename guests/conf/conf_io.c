@@ -9,6 +9,7 @@
  * test-ram device (src/dev/test_ram.c). Where there is none (QEMU's pc
  * machine) the checks print SKIP. */
 #include "conf.h"
+#include "multiboot.h"
 
 #define SCRATCH  0x3ff
 #define UNCLAIMED 0x51c
@@ -209,6 +210,115 @@ static void section_mmio_many_pieces(void)
 	check_eq("mmio_popal_restores", regs_back[0] ^ regs_back[1], 0x11111111 ^ 0x77777777);
 }
 
+/* ---- QEMU's fw_cfg (docs/specs/fw_cfg.rst): selector 0x510, data 0x511,
+ * DMA address 0x514 (big-endian; the low half at 0x518 starts it) ---- */
+#define FW_SEL 0x510
+#define FW_DATA 0x511
+#define FW_DMA 0x514
+
+static void fw_select(uint16_t key) { outw(FW_SEL, key); }
+static void fw_read(void *dst, uint32_t len)
+{
+	uint8_t *d = dst;
+	for (uint32_t i = 0; i < len; i++)
+		d[i] = inb(FW_DATA);
+}
+static uint32_t be32(uint32_t v) { return __builtin_bswap32(v); }
+
+static struct __attribute__((packed, aligned(16))) {
+	uint32_t control, length;
+	uint64_t address;
+} fw_dma;
+static uint8_t fw_buf[64];
+
+/* One DMA request; returns the control word the device wrote back. */
+static uint32_t fw_dma_run(uint32_t control, uint32_t len, void *to)
+{
+	fw_dma.control = be32(control);
+	fw_dma.length = be32(len);
+	fw_dma.address = (uint64_t)be32((uint32_t)(uintptr_t)to) << 32;   /* BE64 of a 32-bit address */
+	__asm__ volatile("" ::: "memory");
+	outl(FW_DMA, 0);
+	outl(FW_DMA + 4, be32((uint32_t)(uintptr_t)&fw_dma));
+	__asm__ volatile("" ::: "memory");
+	return be32(fw_dma.control);
+}
+
+static void section_fw_cfg(void)
+{
+	section("fw_cfg");
+	char sig[5] = { 0 };
+	fw_select(0x0000);
+	fw_read(sig, 4);
+	check_eq("fw_cfg_signature_qemu", memcmp(sig, "QEMU", 4), 0);
+	uint32_t id = 0;
+	fw_select(0x0001);
+	fw_read(&id, 4);
+	check_eq("fw_cfg_id_traditional_and_dma", id & 3, 3);
+	uint64_t ram = 0;
+	fw_select(0x0003);
+	fw_read(&ram, 8);
+	const struct multiboot_info *mbi = (const void *)(uintptr_t)multiboot_info_addr;
+	/* the machine's RAM: at least what the loader reports (QEMU keeps
+	 * its firmware's tables at the top out of the multiboot map) */
+	uint64_t mb_ram = ((uint64_t)mbi->mem_upper + 1024) * 1024;
+	check_eq("fw_cfg_ram_size_covers_multiboot", ram >= mb_ram && ram - mb_ram < (1u << 20), 1);
+	uint16_t ncpu = 0, maxcpu = 0;
+	fw_select(0x0005);
+	fw_read(&ncpu, 2);
+	fw_select(0x000f);
+	fw_read(&maxcpu, 2);
+	check_eq("fw_cfg_cpu_count_nonzero", ncpu != 0, 1);
+	check_eq("fw_cfg_max_cpus_covers_count", maxcpu >= ncpu, 1);
+	/* the directory: BE32 count, then 64-byte entries: BE32 size, BE16
+	 * selector, BE16 reserved, 56-byte name */
+	uint32_t count = 0;
+	fw_select(0x0019);
+	fw_read(&count, 4);
+	count = be32(count);
+	uint32_t e820_size = 0;
+	uint16_t e820_sel = 0;
+	for (uint32_t k = 0; k < count && k < 64; k++) {
+		struct { uint32_t size; uint16_t sel, res; char name[56]; } e;
+		fw_read(&e, sizeof(e));
+		if (memcmp(e.name, "etc/e820", 9) == 0) {
+			e820_size = be32(e.size);
+			e820_sel = (uint16_t)(e.sel >> 8 | e.sel << 8);
+		}
+	}
+	check_eq("fw_cfg_directory_has_etc_e820", e820_size != 0 && e820_size % 20 == 0, 1);
+	int ram_at_1m = 0;
+	fw_select(e820_sel);
+	for (uint32_t k = 0; k < e820_size / 20; k++) {
+		struct __attribute__((packed)) { uint64_t addr, size; uint32_t type; } m;
+		fw_read(&m, sizeof(m));
+		ram_at_1m |= m.type == 1 && m.addr <= 0x100000 && m.addr + m.size > 0x100000;
+	}
+	check_eq("fw_cfg_e820_ram_at_1mib", ram_at_1m, 1);
+	/* the command line, which multiboot's ends with (QEMU hands a
+	 * multiboot kernel's to its option ROM elsewhere: size 0 here) */
+	uint32_t clen = 0;
+	fw_select(0x0014);
+	fw_read(&clen, 4);
+	char cl[128] = { 0 };
+	fw_select(0x0015);
+	fw_read(cl, clen < sizeof(cl) ? clen : sizeof(cl) - 1);
+	const char *mb = multiboot_cmdline();
+	uint32_t mlen = (uint32_t)strlen(mb), flen = (uint32_t)strlen(cl);
+	check_eq("fw_cfg_cmdline_is_multiboots_tail", clen == 0 ||
+		 (clen == flen + 1 && flen <= mlen && memcmp(mb + mlen - flen, cl, flen) == 0), 1);
+	/* DMA: select and read the signature; past an item's end, zeros */
+	uint8_t dma_sig[5] = { 0 };
+	check_eq("fw_cfg_dma_signature_register", inb(FW_DMA) == 'Q' && inb(FW_DMA + 7) == 'G', 1);
+	check_eq("fw_cfg_dma_select_read_ok", fw_dma_run(0x0000u << 16 | 0x08 | 0x02, 4, dma_sig), 0);
+	check_eq("fw_cfg_dma_read_signature", memcmp(dma_sig, "QEMU", 4), 0);
+	memset(fw_buf, 0xaa, sizeof(fw_buf));
+	check_eq("fw_cfg_dma_read_past_end_ok", fw_dma_run(0x0001u << 16 | 0x08 | 0x02, 8, fw_buf), 0);
+	check_eq("fw_cfg_dma_past_end_zeros", fw_buf[0] & 3 && fw_buf[4] == 0 && fw_buf[7] == 0 &&
+		 fw_buf[8] == 0xaa, 1);
+	check_eq("fw_cfg_dma_write_refused", fw_dma_run(0x0000u << 16 | 0x08 | 0x10, 4, fw_buf) & 1, 1);
+}
+
 void guest_main(void)
 {
 	conf_init();
@@ -216,4 +326,5 @@ void guest_main(void)
 	section_string_io();
 	section_mmio();
 	section_mmio_many_pieces();
+	section_fw_cfg();
 }

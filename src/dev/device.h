@@ -31,6 +31,8 @@ void devices_destroy(struct vm *vm);
 #define IRQ_COM1         4
 #define PORT_DEBUG_EXIT  0xf4
 #define PORT_PVPANIC     0x505          /* QEMU's ISA pvpanic; the DSDT declares it */
+#define PORT_FW_CFG      0x510          /* QEMU's fw_cfg: selector, data at +1 */
+#define PORT_FW_CFG_DMA  0x514          /* ... and its DMA address, 8 bytes */
 #define MMIO_BOOT_TIMER  0xd0000000ull
 #define BOOT_TIMER_MAGIC 123
 #define MMIO_TEST_RAM    0xd1000000ull   /* test device: MMIO that remembers writes */

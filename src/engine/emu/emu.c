@@ -172,9 +172,15 @@ void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len)
 	struct emu_vm *v = vm->engine_priv;
 	if (!v || !len)
 		return;
+	/* called from a device, outside emu_run: other vCPUs may be running
+	 * blocks, so the block cache needs the big lock */
+	if (v->smp)
+		pthread_mutex_lock(&v->big_lock);
 	for (uint64_t p = gpa >> 12; p <= (gpa + len - 1) >> 12; p++)
 		if (page_has_code(v, p << 12))
 			block_invalidate_page(v, p, NULL);
+	if (v->smp)
+		pthread_mutex_unlock(&v->big_lock);
 	/* a vCPU may still hold write permission for the page in its TLB; it
 	 * only matters for code pages, which never keep write permission */
 }
@@ -691,5 +697,6 @@ const struct engine engine_emu = {
 	.print_stats = emu_print_stats,
 	.instructions = emu_instructions,
 	.small_pages = true,
+	.ram_written = emu_invalidate_gpa,
 	.run_filtered = true,
 };

@@ -553,6 +553,7 @@ const struct engine engine_raw = {
 	.print_stats = raw_print_stats,
 	.instructions = NULL,
 	.small_pages = true,
+	.ram_written = emu_invalidate_gpa,   /* scanned pages drop through emu's watch */
 	.mem_fd_base = RAW_RAM_OFFSET,
 	.max_vcpus = 1,
 };
