@@ -11,7 +11,7 @@ struct area {
 	const char *name;
 };
 
-const char *boot_area_conflict(uint64_t start, uint64_t end, int ncpus)
+const char *boot_area_conflict(uint64_t start, uint64_t end, int ncpus, uint64_t low_end)
 {
 	uint64_t config = mptable_config_addr(ncpus);
 	/* The BIOS area holds a copy of the floating pointer, and the config
@@ -21,7 +21,9 @@ const char *boot_area_conflict(uint64_t start, uint64_t end, int ncpus)
 	if (config >= BOOT_BIOS)
 		bios_end = config + mptable_config_size(ncpus);
 	const struct area areas[] = {
-		{ 0, BOOT_LOW_USED_END, "the BIOS data area, boot GDT, zero page, page tables and command line" },
+		{ 0, low_end, low_end == BOOT_LOW_USED_END
+			? "the BIOS data area, boot GDT, zero page, page tables and command line"
+			: "the BIOS data area and the boot GDT" },
 		{ BOOT_EBDA, BOOT_EBDA_END, "the EBDA (MP table)" },
 		{ BOOT_BIOS, bios_end, "the MP floating pointer in the BIOS area" },
 		{ BOOT_ACPI_RSDP, acpi_tables_end(ncpus), "the ACPI tables in the BIOS area" },

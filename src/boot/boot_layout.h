@@ -35,22 +35,33 @@
 #define BOOT_PD          0xb000ull
 #define BOOT_IDENTITY_GIB 4
 
-/* Multiboot information and what it points to (the multiboot entry uses
- * no page tables, so it shares that space). */
-#define BOOT_MB_INFO     0x9000ull
-#define BOOT_MB_MMAP     0x9400ull
-#define BOOT_MB_MODS     0x9800ull
-#define BOOT_MB_LOADER   0x9900ull
+/* Multiboot: one block holds the information structure and all it points
+ * to, and the entry's stack. It goes at BOOT_MB_INFO (the multiboot entry
+ * uses no page tables, so it shares their space) unless the kernel or its
+ * module is there — test kernels load at 0x8000 and the like — and then
+ * wherever it fits (multiboot.c). Offsets within the block: */
+#define BOOT_MB_INFO     0x9000ull      /* the block's first choice */
+#define MB_OFF_INFO      0x0000ull
+#define MB_OFF_MMAP      0x0400ull
+#define MB_OFF_MODS      0x0800ull
+#define MB_OFF_LOADER    0x0900ull
 #define BOOT_MB_LOADER_MAX 0x100ull
-
-/* Command lines: the kernel's, and for multiboot the module's string. */
-#define BOOT_CMDLINE     0x20000ull
-#define BOOT_CMDLINE_MAX 0x8000ull      /* bytes including the NUL */
-#define BOOT_MB_MODSTR   0x28000ull
+#define MB_OFF_STACK_TOP 0x1ff0ull      /* a page of stack below the command line */
+#define MB_OFF_CMDLINE   0x2000ull
+#define MB_OFF_MODSTR    0xa000ull
 #define BOOT_MB_MODSTR_MAX 0x8000ull
+#define MB_BLOCK_SIZE    0x12000ull
+/* What a multiboot kernel may not overlap below the EBDA: the real-mode
+ * IVT and BIOS data area, and the boot GDT. */
+#define BOOT_MB_FIXED_END 0x1000ull
 
-/* Everything above lies below this; kernels may not be loaded into it. */
-#define BOOT_LOW_USED_END (BOOT_MB_MODSTR + BOOT_MB_MODSTR_MAX)
+/* The Linux command line (multiboot's is in its block). */
+#define BOOT_CMDLINE     0x20000ull
+#define BOOT_CMDLINE_MAX 0x8000ull      /* bytes including the NUL, both protocols */
+
+/* Everything above lies below this; Linux kernels may not be loaded into
+ * it (multiboot kernels only not into BOOT_MB_FIXED_END and their block). */
+#define BOOT_LOW_USED_END 0x30000ull
 /* Where "high" memory begins: kernels conventionally load at or above it,
  * and the e820 map's legacy hole ends here. */
 #define BOOT_LOW_AREA_END 0x100000ull   /* 1 MiB */

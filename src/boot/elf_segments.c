@@ -117,11 +117,12 @@ int elf_read_segments(const struct boot_file *f, struct elf_image *img, char *er
 }
 
 int load_segments(const struct guest_mem *m, const struct boot_file *f,
-		  const struct load_segment *seg, int nseg, int ncpus, char *err, size_t n)
+		  const struct load_segment *seg, int nseg, int ncpus, uint64_t low_end, char *err,
+		  size_t n)
 {
 	for (int i = 0; i < nseg; i++) {
 		const struct load_segment *s = &seg[i];
-		const char *taken = boot_area_conflict(s->paddr, s->paddr + s->memsz, ncpus);
+		const char *taken = boot_area_conflict(s->paddr, s->paddr + s->memsz, ncpus, low_end);
 		if (taken != NULL)
 			return boot_fail(err, n, "%s '%s': segment [%#llx, %#llx) overlaps %s, which popek "
 					 "places there", f->what, f->path, (unsigned long long)s->paddr,

@@ -33,8 +33,9 @@ int elf_class_of(const struct boot_file *f);
 int elf_read_segments(const struct boot_file *f, struct elf_image *img, char *err, size_t n);
 /* Copies the segments to their physical addresses and zeroes their BSS;
  * -1 with a message when one is not in RAM or overlaps popek's boot
- * structures (for a machine of ncpus vCPUs). */
+ * structures (for a machine of ncpus vCPUs; low_end as boot_area_conflict). */
 int load_segments(const struct guest_mem *m, const struct boot_file *f,
-		  const struct load_segment *seg, int nseg, int ncpus, char *err, size_t n);
+		  const struct load_segment *seg, int nseg, int ncpus, uint64_t low_end, char *err,
+		  size_t n);
 
 #endif

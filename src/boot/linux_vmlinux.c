@@ -38,7 +38,7 @@ int load_vmlinux(struct guest_mem *m, const struct boot_config *c, const struct 
 	struct setup_header h;
 	linux_vmlinux_header(&h);
 	if (check_entry(f, &img, err, n) < 0 || linux_check_cmdline(&h, c->cmdline, err, n) < 0 ||
-	    load_segments(m, f, img.seg, img.nseg, boot_ncpus(c), err, n) < 0)
+	    load_segments(m, f, img.seg, img.nseg, boot_ncpus(c), BOOT_LOW_USED_END, err, n) < 0)
 		return -1;
 	struct initrd rd;
 	if (initrd_load_high(m, c->initrd, img.high, (uint64_t)h.initrd_addr_max + 1, "initrd_addr_max",

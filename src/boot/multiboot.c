@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "boot/boot_area.h"
 #include "boot/boot_error.h"
 #include "boot/boot_layout.h"
 #include "boot/elf_segments.h"
@@ -91,12 +92,57 @@ static int read_image(const struct boot_file *f, struct elf_image *img, char *er
 	return r;
 }
 
+/* Is [at, at + MB_BLOCK_SIZE) free: RAM, clear of the kernel's segments,
+ * its module, and popek's fixed structures? */
+static bool block_fits(const struct guest_mem *m, const struct elf_image *img,
+		       const struct initrd *mod, int ncpus, uint64_t at)
+{
+	uint64_t end = at + MB_BLOCK_SIZE;
+	if (end > 0x100000000ull || !gpa_ptr(m, at, MB_BLOCK_SIZE) ||
+	    boot_area_conflict(at, end, ncpus, BOOT_MB_FIXED_END))
+		return false;
+	for (int i = 0; i < img->nseg; i++)
+		if (at < img->seg[i].paddr + img->seg[i].memsz && img->seg[i].paddr < end)
+			return false;
+	return !(mod->size && at < mod->addr + mod->size && mod->addr < end);
+}
+
+/* The information block's place: BOOT_MB_INFO when it is free (every
+ * kernel at 1 MiB), else the first free page in base memory, as GRUB
+ * does, else the first above the kernel and its module. */
+static int place_block(const struct guest_mem *m, const struct elf_image *img,
+		       const struct initrd *mod, int ncpus, uint64_t *base)
+{
+	if (block_fits(m, img, mod, ncpus, BOOT_MB_INFO)) {
+		*base = BOOT_MB_INFO;
+		return 0;
+	}
+	for (uint64_t at = BOOT_MB_FIXED_END; at + MB_BLOCK_SIZE <= BOOT_EBDA; at += BOOT_PAGE)
+		if (block_fits(m, img, mod, ncpus, at)) {
+			*base = at;
+			return 0;
+		}
+	uint64_t high = img->high > BOOT_LOW_AREA_END ? img->high : BOOT_LOW_AREA_END;
+	if (mod->size && mod->addr + mod->size > high)
+		high = mod->addr + mod->size;
+	high = (high + BOOT_PAGE - 1) & ~(BOOT_PAGE - 1);
+	for (uint64_t at = high; at + MB_BLOCK_SIZE <= 0x100000000ull; at += BOOT_PAGE) {
+		if (block_fits(m, img, mod, ncpus, at)) {
+			*base = at;
+			return 0;
+		}
+		if (!gpa_ptr(m, at, 1))
+			break;   /* past the end of RAM */
+	}
+	return -1;
+}
+
 int load_multiboot(struct guest_mem *m, const struct boot_config *c, const struct boot_file *f,
 		   struct cpu_state *bsp, char *err, size_t n)
 {
 	struct elf_image img;
 	if (read_image(f, &img, err, n) < 0 ||
-	    load_segments(m, f, img.seg, img.nseg, boot_ncpus(c), err, n) < 0)
+	    load_segments(m, f, img.seg, img.nseg, boot_ncpus(c), BOOT_MB_FIXED_END, err, n) < 0)
 		return -1;
 	/* The module goes on the first page after the kernel, where GRUB and
 	 * QEMU put theirs; always page aligned, which satisfies flag bit 0. */
@@ -104,14 +150,18 @@ int load_multiboot(struct guest_mem *m, const struct boot_config *c, const struc
 	uint64_t floor = img.high > BOOT_LOW_AREA_END ? img.high : BOOT_LOW_AREA_END;
 	if (initrd_load_at_floor(m, c->initrd, floor, &b.module, err, n) < 0)
 		return -1;
-	uint32_t mbi;
-	if (multiboot_info_write(m, &b, &mbi, err, n) < 0 ||
+	uint64_t base;
+	if (place_block(m, &img, &b.module, boot_ncpus(c), &base) < 0)
+		return boot_fail(err, n, "kernel '%s': no room below 4 GiB for the multiboot "
+				 "information (%llu KiB) beside the kernel and its module", f->path,
+				 (unsigned long long)(MB_BLOCK_SIZE / KiB));
+	if (multiboot_info_write(m, &b, base, err, n) < 0 ||
 	    entry_prot32(m, bsp, (uint32_t)img.entry, err, n) < 0)
 		return -1;
 	bsp->gpr[RAX] = MB_BOOT_MAGIC;
-	bsp->gpr[RBX] = mbi;
+	bsp->gpr[RBX] = base + MB_OFF_INFO;
 	/* The spec leaves ESP to the kernel; a usable one spares a sloppy
 	 * kernel a fault on its first push. */
-	bsp->gpr[RSP] = BOOT_STACK_TOP;
+	bsp->gpr[RSP] = base + MB_OFF_STACK_TOP;
 	return 0;
 }

@@ -60,9 +60,10 @@ struct mb_boot {
 	struct initrd module;
 };
 
-/* Writes the information structure at BOOT_MB_INFO with its command line,
- * loader name, module list and memory map; returns its address in *addr. */
-int multiboot_info_write(const struct guest_mem *m, const struct mb_boot *b, uint32_t *addr,
+/* Writes the information structure with its command line, loader name,
+ * module list and memory map into the block at base (boot_layout.h's
+ * MB_OFF_*); the structure itself is at base + MB_OFF_INFO. */
+int multiboot_info_write(const struct guest_mem *m, const struct mb_boot *b, uint64_t base,
 			 char *err, size_t n);
 
 #endif

@@ -48,6 +48,20 @@ bad_bz "bzimage/pref-address-beyond-any-ram" "pref_address 0xffffffffffe00000, k
 make_bz; poke 0x22c '\x00\x00\x00\x00'; printf 'not really a cpio' >"$tmp/initrd"
 bad_bz "bzimage/initrd-addr-max-zero" "the kernel's initrd_addr_max is 0, below its own end at 0x1100000: this kernel cannot take an initrd" -i "$tmp/initrd"
 
+# A multiboot kernel at 0x8000, as test kernels built for QEMU load (a.out
+# kludge: header at 0x8000, entry 0x8020): it runs, and finds the
+# information structure (EBX, its flags word readable) outside its image.
+# The code writes the low byte of the flags' MEM bit + 0x20 to debug-exit.
+{
+	printf '\x02\xb0\xad\x1b\x00\x00\x01\x00\xfe\x4f\x51\xe4'   # magic, flags (a.out), checksum
+	printf '\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x20\x80\x00\x00'
+	printf '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'   # pad to 0x20
+	printf '\x8b\x03\x83\xe0\x01\x83\xc0\x20\xe6\xf4\xf4'          # mov (%ebx),%eax; and $1; add $0x20; out %al,$0xf4; hlt
+} >"$tmp/low.bin"
+timeout 60 "$POPEK" run --engine emu -k "$tmp/low.bin" >"$tmp/out" 2>&1; st=$?
+[ $st = 67 ] && pass "multiboot/kernel-at-0x8000-runs" ||
+	fail "multiboot/kernel-at-0x8000-runs: status $st (want 67): $(head -n 2 "$tmp/out")"
+
 # No permission on /dev/kvm: one clear line and the engine-unavailable status.
 if [ "$(id -u)" = 0 ] && [ -e /dev/kvm ] && command -v runuser >/dev/null &&
 	! runuser -u nobody -- test -r /dev/kvm -a -w /dev/kvm 2>/dev/null &&

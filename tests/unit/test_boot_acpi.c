@@ -284,13 +284,13 @@ static void test_limits(void)
  * area stays free for ELF headers just below 1 MiB. */
 static void test_boot_area(void)
 {
-	const char *what = boot_area_conflict(BOOT_ACPI_MADT, BOOT_ACPI_MADT + 1, 1);
+	const char *what = boot_area_conflict(BOOT_ACPI_MADT, BOOT_ACPI_MADT + 1, 1, BOOT_LOW_USED_END);
 	CHECK_STR_CONTAINS(what, "ACPI", "acpi: loading over the MADT is refused");
-	what = boot_area_conflict(BOOT_ACPI_RSDP - 0x10, BOOT_ACPI_RSDP + 1, 1);
+	what = boot_area_conflict(BOOT_ACPI_RSDP - 0x10, BOOT_ACPI_RSDP + 1, 1, BOOT_LOW_USED_END);
 	CHECK_STR_CONTAINS(what, "ACPI", "acpi: loading over the RSDP is refused");
-	CHECK(boot_area_conflict(acpi_tables_end(1), 0xf4000, 1) == NULL,
+	CHECK(boot_area_conflict(acpi_tables_end(1), 0xf4000, 1, BOOT_LOW_USED_END) == NULL,
 	      "acpi: the BIOS area past the tables is free");
-	CHECK(boot_area_conflict(0xff000, BOOT_BIOS_END, 8) == NULL, "acpi: 0xff000-1 MiB is free");
+	CHECK(boot_area_conflict(0xff000, BOOT_BIOS_END, 8, BOOT_LOW_USED_END) == NULL, "acpi: 0xff000-1 MiB is free");
 }
 
 static void test_zero_page(void)

@@ -190,8 +190,48 @@ static void test_elf32_headers_below_1mib(void)
 	put32(ph + 12, 0x9fe00);
 	CHECK(load("elf32-ebda.kernel", b, len, NULL, NULL) < 0, "elf32: segment over the EBDA rejected");
 	CHECK_STR_CONTAINS(err, "EBDA", "elf32: segment over the EBDA message");
+	/* a segment over the information block's first choice: the block
+	 * moves out of its way */
 	put32(ph + 12, 0x9000);
-	CHECK(load("elf32-mbi.kernel", b, len, NULL, NULL) < 0, "elf32: segment over the boot area rejected");
+	CHECK(load("elf32-mbi.kernel", b, len, NULL, NULL) == 0, "elf32: segment at 0x9000 loads (%s)", err);
+	CHECK(s.gpr[RBX] != BOOT_MB_INFO && (s.gpr[RBX] >= 0x9000 + 0x94 || s.gpr[RBX] + MB_BLOCK_SIZE <= 0x9000),
+	      "elf32: the information block moved off the segment");
+	put32(ph + 12, 0x800);
+	CHECK(load("elf32-gdt.kernel", b, len, NULL, NULL) < 0, "elf32: segment over the boot GDT rejected");
+	CHECK_STR_CONTAINS(err, "the BIOS data area and the boot GDT", "elf32: the refusal names the GDT");
+}
+
+/* Test kernels built for QEMU load at 0x8000 (and run their stack below
+ * it): the information block, its strings and the entry stack go where
+ * the image is not. */
+static void test_low_load_address(void)
+{
+	static uint8_t b[KSIZE];
+	size_t len = make_aout(b);
+	put32(b + 0x40 + 12, 0x8040);            /* header_addr */
+	put32(b + 0x40 + 16, 0x8000);            /* load_addr */
+	put32(b + 0x40 + 20, 0x8000 + KSIZE);    /* load_end_addr */
+	put32(b + 0x40 + 24, 0x8000 + KSIZE + 0x10000);   /* 64 KiB of BSS: to 0x1b000 */
+	put32(b + 0x40 + 28, 0x8080);            /* entry */
+	static const char rd[] = "low module";
+	const char *rdp = scratch_file("lowmod.bin", rd, sizeof(rd));
+	int r = load("low.kernel", b, len, rdp, "at=0x8000");
+	CHECK(r == 0, "low: a kernel at 0x8000 loads (%s)", err);
+	if (r != 0)
+		return;
+	uint64_t mbi = s.gpr[RBX], end = 0x8000 + KSIZE + 0x10000;
+	CHECK(mbi + MB_BLOCK_SIZE <= 0x8000 || mbi >= end, "low: the information block is clear of the image");
+	CHECK(s.gpr[RSP] > mbi && s.gpr[RSP] <= mbi + MB_BLOCK_SIZE, "low: the stack is in the block");
+	CHECK_EQ(s.rip, 0x8080, "low: EIP");
+	CHECK(memcmp(gpa_ptr(&m, 0x8000, KSIZE), b, KSIZE) == 0, "low: image at 0x8000");
+	struct multiboot_info *info = gpa_ptr(&m, mbi, sizeof(*info));
+	char want[128];
+	snprintf(want, sizeof(want), "%s/low.kernel at=0x8000", scratch_dir);
+	const char *got = info ? gpa_ptr(&m, info->cmdline, 1) : NULL;
+	CHECK(got && strcmp(got, want) == 0, "low: command line");
+	struct multiboot_module *mod = info ? gpa_ptr(&m, info->mods_addr, sizeof(*mod)) : NULL;
+	const char *str = mod ? gpa_ptr(&m, mod->string, 1) : NULL;
+	CHECK(mod && mod->mod_start >= MiB && str && strcmp(str, rdp) == 0, "low: module above 1 MiB, named");
 }
 
 static void test_aout(void)
@@ -263,11 +303,13 @@ static void test_aout_errors(void)
 	CHECK_STR_CONTAINS(err, "not a kernel popek knows", "multiboot: bad checksum message");
 
 	make_aout(b);
-	put32(b + 0x40 + 16, 0x1000);
-	put32(b + 0x40 + 12, 0x1040);
-	put32(b + 0x40 + 20, 0x1000 + KSIZE);
+	put32(b + 0x40 + 16, 0x800);
+	put32(b + 0x40 + 12, 0x840);
+	put32(b + 0x40 + 20, 0x800 + KSIZE);
 	put32(b + 0x40 + 24, 0);
-	CHECK(load("bad9", b, len, NULL, NULL) < 0, "aout: image over popek's low memory rejected");
+	put32(b + 0x40 + 28, 0x880);
+	CHECK(load("bad9", b, len, NULL, NULL) < 0, "aout: image over the boot GDT rejected");
+	CHECK_STR_CONTAINS(err, "the BIOS data area and the boot GDT", "aout: image over the boot GDT message");
 
 	make_aout(b);
 	put32(b + 0x40 + 16, 0x7ff00000);
@@ -336,6 +378,7 @@ int main(void)
 	}
 	test_elf32();
 	test_elf32_headers_below_1mib();
+	test_low_load_address();
 	test_aout();
 	test_aout_errors();
 	test_elf32_errors();
