@@ -237,6 +237,37 @@ static void known_kvm_pvm_lapic(void)
 			     "its in-kernel LAPIC does not keep a delivered vector in the ISR until EOI");
 }
 
+/* IA32_APIC_BASE (SDM vol. 3A 11.4.3, 11.12): clearing EN disables the
+ * APIC, resets it and clears CPUID.1:EDX.APIC; EXTD moves an enabled
+ * APIC to x2APIC (CPUID.1:ECX bit 21), where the registers are MSRs from
+ * 0x800; back to xAPIC only through disabled (else #GP). */
+static void section_apic_base(void)
+{
+	section("apic_base");
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	check_eq("cpuid_apic_while_enabled", (r[3] >> 9) & 1, 1);
+	check_eq("cpuid_x2apic_offered", (r[2] >> 21) & 1, 1);
+	uint32_t ver = lapic_r(APIC_VER), id = lapic_r(APIC_ID) >> 24;
+	uint64_t base = rdmsr(0x1b);
+	wrmsr(0x1b, base & ~0x800ull);
+	cpuid(1, 0, r);
+	check_eq("cpuid_apic_cleared_while_disabled", (r[3] >> 9) & 1, 0);
+	wrmsr(0x1b, base);
+	cpuid(1, 0, r);
+	check_eq("cpuid_apic_back_when_enabled", (r[3] >> 9) & 1, 1);
+	check_eq("apic_reset_by_disable_svr", lapic_r(APIC_SVR) & 0x1ff, 0xff);
+	wrmsr(0x1b, base | 0x400);
+	check_eq("x2apic_version_msr", (uint32_t)rdmsr(0x803), ver);
+	check_eq("x2apic_id_msr", (uint32_t)rdmsr(0x802), id);
+	TRY("wrmsr", : : "c"(0x1b), "a"((uint32_t)base), "d"((uint32_t)(base >> 32)));
+	check_fault("x2apic_to_xapic_directly_gp", VEC_GP, 0);
+	wrmsr(0x1b, base & ~0xc00ull);
+	wrmsr(0x1b, base);
+	check_eq("xapic_again_through_disabled", lapic_r(APIC_VER), ver);
+	lapic_w(APIC_SVR, 0x1ff);
+}
+
 void guest_main(void)
 {
 	conf_init();
@@ -245,4 +276,5 @@ void guest_main(void)
 	section_eoi_tpr();
 	section_pit();
 	section_cr8();
+	section_apic_base();
 }

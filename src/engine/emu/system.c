@@ -100,6 +100,8 @@ void cpuid_query(uint32_t leaf, uint32_t sub, uint32_t out[4])
 	}
 }
 
+#define APIC_BASE_EN   (1ull << 11)   /* IA32_APIC_BASE: the APIC is enabled */
+
 static void op_cpuid(struct emu_cpu *c, const struct insn *i)
 {
 	(void)i;
@@ -108,9 +110,15 @@ static void op_cpuid(struct emu_cpu *c, const struct insn *i)
 	if ((uint32_t)c->s.gpr[RAX] == 1) {
 		out[1] |= (uint32_t)c->vcpu_index << 24;
 		/* the local APIC is the machine's; advertise it when the machine
-		 * has registered its interrupt controllers */
-		if (c->vm->intr)
-			out[3] |= 1u << 9;
+		 * has registered its interrupt controllers, and while
+		 * IA32_APIC_BASE has it enabled (SDM vol. 3A 11.4.3: a
+		 * disabled APIC clears CPUID.1:EDX.APIC); it can be an x2APIC */
+		uint64_t base;
+		if (c->vm->intr && intr_rdmsr(c->vcpu, MSR_IA32_APIC_BASE, &base) == 0) {
+			if (base & APIC_BASE_EN)
+				out[3] |= 1u << 9;
+			out[2] |= 1u << 21;
+		}
 	}
 	c->s.gpr[RAX] = out[0];
 	c->s.gpr[RBX] = out[1];
@@ -276,10 +284,15 @@ static void op_wrmsr(struct emu_cpu *c, const struct insn *i)
 	(void)i;
 	need_cpl0(c);
 	uint64_t v = (c->s.gpr[RDX] << 32) | (uint32_t)c->s.gpr[RAX];
-	if (intr_wrmsr(c->vcpu, (uint32_t)c->s.gpr[RCX], v) == 0) {
+	uint32_t idx = (uint32_t)c->s.gpr[RCX];
+	if (intr_wrmsr(c->vcpu, idx, v) == 0) {
 		c->irq_maybe = true;
 		return;
 	}
+	/* IA32_APIC_BASE and the x2APIC MSRs are the machine's APIC's: its
+	 * refusal (a forbidden mode change, a read-only register) is #GP */
+	if (c->vm->intr && (idx == MSR_IA32_APIC_BASE || (idx >= 0x800 && idx <= 0x8ff)))
+		raise_gp(c, 0);
 	if (!msr_write(c, (uint32_t)c->s.gpr[RCX], v))
 		raise_gp(c, 0);
 	c->stop |= STOP_BLOCK;
@@ -371,7 +384,6 @@ static void write_cr4(struct emu_cpu *c, uint64_t v)
  * without a machine APIC CR8 is a plain register. */
 #define X2APIC_TPR_MSR 0x808
 #define APIC_BASE_EXTD (1ull << 10)
-#define APIC_BASE_EN   (1ull << 11)
 
 static void tpr_write(struct emu_cpu *c, uint64_t v)
 {
