@@ -186,6 +186,39 @@ static void section_task16(void)
 	__asm__ volatile("clts");
 }
 
+/* RF (SDM vol. 3A 17.3.1.1): a #DB handler that sets RF in the saved
+ * EFLAGS and returns with IRET lets the breakpointed instruction run once
+ * without a new #DB; RF is then cleared, so the next time it runs the
+ * breakpoint fires again. The handler is bare (IRET), unlike the trap
+ * library's return path, which does not restore RF. */
+static volatile uint32_t db_rf_count, bp_fn_runs;
+extern char db_rf_handler[], bp_fn[];
+__asm__(".text\n"
+	"db_rf_handler:\n\tincl db_rf_count\n"
+	"\tcmpl $10, db_rf_count\n\tjb 1f\n"
+	"\tmovl $0x400, %eax\n\tmovl %eax, %dr7\n"      /* a runaway: disarm */
+	"1:\torl $0x10000, 8(%esp)\n\tiret\n"
+	"bp_fn:\n\tincl bp_fn_runs\n\tret\n");
+
+static void section_debug_rf(void)
+{
+	idt_set(VEC_DB, gate_desc(SEL_KCODE32, (uint32_t)(uintptr_t)db_rf_handler, SYS_INTGATE32, 0, 0));
+	__asm__ volatile("mov %0, %%dr0" : : "r"(bp_fn));
+	__asm__ volatile("mov %0, %%dr7" : : "r"(0x401u));
+	__asm__ volatile("call bp_fn" ::: "memory", "cc");
+	check_eq("db_rf_breakpoint_fires_once", db_rf_count, 1);
+	check_eq("db_rf_instruction_runs_after_iret", bp_fn_runs, 1);
+	__asm__ volatile("call bp_fn" ::: "memory", "cc");
+	check_eq("db_rf_cleared_breakpoint_fires_again", db_rf_count, 2);
+	__asm__ volatile("mov %0, %%dr7" : : "r"(0x400u));
+	idt_set(VEC_DB, idt_default_gate(VEC_DB, 0));
+	/* a fault pushes RF = 1; a trap (#BP) pushes it as it was, 0 */
+	TRY("ud2");
+	check_eq("fault_pushes_rf", trap_last.eflags & EFLAGS_RF, EFLAGS_RF);
+	TRY("int3");
+	check_eq("trap_pushes_rf_clear", trap_last.eflags & EFLAGS_RF, 0);
+}
+
 static void section_debug(void)
 {
 	static volatile uint32_t watched;
@@ -228,6 +261,7 @@ static void section_debug(void)
 	check_eq("db_single_step_dr6_bs", (dr6 >> 14) & 1, 1);
 	/* TF set by POPF: the trap follows the instruction after POPF. */
 	check_eq("db_single_step_eip_after_first_insn", trap_last.eip, after_nop);
+	section_debug_rf();
 }
 
 static void section_segment_faults(void)

@@ -304,7 +304,10 @@ static void single_step(struct emu_cpu *c, struct block *b, uint8_t shadow)
 	if (c->mmio_nlog)
 		c->mmio_nlog = c->mmio_pos = 0;
 	c->s.events.interrupt_shadow &= ~shadow;
-	c->s.rflags &= ~(uint64_t)RFLAGS_RF;  /* RF lasts one instruction */
+	/* RF lasts one instruction: cleared as each completes, except the
+	 * IRET that loaded it, whose next instruction it is for */
+	if (i->op != 0xcf)
+		c->s.rflags &= ~(uint64_t)RFLAGS_RF;
 	uint8_t hits = c->dbg_hits;
 	if (!tf && !hits)
 		return;

@@ -40,6 +40,13 @@ void handle_fault(struct emu_cpu *c)
 		err = 0;
 	}
 	c->delivering = vec;
+	/* a fault pushes RF = 1, so IRET back to the faulting instruction
+	 * cannot trip an instruction breakpoint on it a second time (SDM vol.
+	 * 3A 17.3.1.1); the handler itself runs with RF clear. Traps (#DB
+	 * here is data or single-step, #BP, #OF) and the #DF abort push RF as
+	 * it is. */
+	if (vec != 1 && vec != 3 && vec != 4 && vec != 8)
+		c->s.rflags |= RFLAGS_RF;
 	deliver_event(c, vec, EV_EXC, has_err, err);
 	c->delivering = -1;
 }

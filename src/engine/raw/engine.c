@@ -345,6 +345,10 @@ static int run_native(struct raw_cpu *r, struct vm_exit *e)
 	k->regs.eip = (uint32_t)s->rip;
 	uint64_t fl = get_flags(c);
 	k->regs.eflags = (uint32_t)((fl & ENTRY_FLAGS) | RFLAGS_IF | RFLAGS_FIXED);
+	/* RF (a fault's IRET may bring it back) only guards instruction
+	 * breakpoints, which never run natively: the first native instruction
+	 * would clear it, so it goes now */
+	s->rflags &= ~(uint64_t)RFLAGS_RF;
 	memcpy(k->regs.sel, sel, sizeof(sel));
 	memcpy(k->fx, &s->fpu, sizeof(k->fx));
 	/* RDTSC in the stub reads the clock emu reads (tsc_now) */
