@@ -14,6 +14,7 @@
 #define APIC_ISR    0x100
 #define APIC_IRR    0x200
 #define APIC_ICR_LO 0x300
+#define APIC_ICR_HI 0x310
 #define APIC_LVT_TIMER 0x320
 #define APIC_TIMER_INIT 0x380
 #define APIC_TIMER_CUR  0x390
@@ -268,6 +269,39 @@ static void section_apic_base(void)
 	lapic_w(APIC_SVR, 0x1ff);
 }
 
+/* NMI blocking (SDM vol. 3A 6.7.1): while the NMI handler runs, another
+ * NMI is held pending, not lost and not nested; IRET unblocks NMIs and the
+ * held one is taken then. The handler sends itself a second NMI through
+ * the ICR (delivery mode NMI, shorthand self) and notes whether it arrived
+ * before its own IRET; it is bare (IRET), so the unblocking IRET is real. */
+static volatile uint32_t nmi_count, nmi_nested;
+extern char nmi_handler[];
+__asm__(".text\n"
+	"nmi_handler:\n\tpushl %eax\n"
+	"\tincl nmi_count\n"
+	"\tcmpl $1, nmi_count\n\tjne 1f\n"
+	"\tmovl $0, 0xfee00310\n"             /* ICR high: no destination field needed */
+	"\tmovl $0x44400, 0xfee00300\n"       /* self, NMI */
+	"\tmovl $2000, %eax\n"
+	"2:\tpause\n\tdecl %eax\n\tjnz 2b\n"
+	"\tcmpl $1, nmi_count\n\tje 1f\n"
+	"\tmovl $1, nmi_nested\n"
+	"1:\tpopl %eax\n\tiret\n");
+
+static void section_nmi(void)
+{
+	section("nmi");
+	idt_set(2, gate_desc(SEL_KCODE32, (uint32_t)(uintptr_t)nmi_handler, SYS_INTGATE32, 0, 0));
+	lapic_w(APIC_ICR_HI, 0);
+	lapic_w(APIC_ICR_LO, 0x44400);     /* the first NMI, to self */
+	for (unsigned i = 0; i < 10000000 && nmi_count < 2; i++)
+		__asm__ volatile("pause");
+	check_eq("nmi_delivered", nmi_count >= 1, 1);
+	check_eq("nmi_in_handler_not_nested", nmi_nested, 0);
+	check_eq("nmi_held_until_iret_then_taken", nmi_count, 2);
+	idt_set(2, idt_default_gate(2, 0));
+}
+
 void guest_main(void)
 {
 	conf_init();
@@ -275,6 +309,7 @@ void guest_main(void)
 	section_lapic_timer();
 	section_eoi_tpr();
 	section_pit();
-	section_cr8();
+	section_nmi();
 	section_apic_base();
+	section_cr8();     /* last: it leaves the CPU in long mode */
 }
