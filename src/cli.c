@@ -30,6 +30,8 @@ void cli_usage(FILE *f)
 		"      --stats           print exit statistics at the end\n"
 		"      --deterministic   time derived from the instruction count (emu)\n"
 		"      --no-seccomp      run without popek's own system-call filter (debugging)\n"
+		"      --debugcon FILE   QEMU's debug console (port 0x402) to FILE, - for stderr\n"
+		"      --post-codes      print each POST code written to port 0x80 as it comes\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"exit status: 0 guest powered off or reset; (N << 1) | 1 when the guest writes N\n"
@@ -84,7 +86,8 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_ENGINE = 256, OPT_STATS, OPT_LOAD, OPT_MODE, OPT_DETERMINISTIC, OPT_NO_SECCOMP };
+enum { OPT_ENGINE = 256, OPT_STATS, OPT_LOAD, OPT_MODE, OPT_DETERMINISTIC, OPT_NO_SECCOMP,
+       OPT_DEBUGCON, OPT_POST_CODES };
 
 int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_t n)
 {
@@ -100,6 +103,8 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "deterministic", no_argument, NULL, OPT_DETERMINISTIC },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
+		{ "post-codes", no_argument, NULL, OPT_POST_CODES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -135,6 +140,8 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		case OPT_STATS: o->stats = true; break;
 		case OPT_DETERMINISTIC: o->deterministic = true; break;
 		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
+		case OPT_DEBUGCON: o->debugcon = optarg; break;
+		case OPT_POST_CODES: o->post_codes = true; break;
 		case OPT_LOAD:
 			if (parse_u64(optarg, &v) != 0) {
 				snprintf(err, n, "--load %s: not an address", optarg);

@@ -1,10 +1,12 @@
 /* popek: command words, then one run of a VM from options to exit status. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
 #include "cli.h"
+#include "dev/device.h"
 #include "vm.h"
 
 static int fail_input(const char *msg)
@@ -73,6 +75,15 @@ static int cmd_run(int argc, char **argv)
 			 "(emu); the %s engine does not", engine->name);
 		return fail_input(err);
 	}
+	int debugcon_fd = -1;
+	if (o.debugcon) {
+		debugcon_fd = strcmp(o.debugcon, "-") == 0 ? STDERR_FILENO
+			: open(o.debugcon, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+		if (debugcon_fd < 0) {
+			snprintf(err, sizeof(err), "--debugcon %s: %m", o.debugcon);
+			return fail_input(err);
+		}
+	}
 	struct vm_config cfg = {
 		.ram_size = o.ram_size,
 		.ncpus = o.ncpus,
@@ -80,6 +91,9 @@ static int cmd_run(int argc, char **argv)
 		.deterministic = o.deterministic,
 		.seccomp = !o.no_seccomp && engine->run_filtered,
 		.cmdline = o.boot.cmdline,
+		.debugcon = debugcon_fd >= 0,
+		.debugcon_fd = debugcon_fd,
+		.post_codes = o.post_codes,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};
@@ -106,6 +120,7 @@ static int cmd_run(int argc, char **argv)
 			fprintf(stderr, "popek: first exit %.3f ms after popek started\n",
 				vm.first_exit_ns / 1e6);
 		stats_print(&vm.vcpu[0].stats, vm.ncpus, STDERR_FILENO, 10);
+		devices_print_stats(&vm, STDERR_FILENO);
 		if (engine->print_stats)
 			engine->print_stats(&vm, STDERR_FILENO);
 	}

@@ -50,6 +50,9 @@ struct vm_config {
 	bool deterministic;
 	bool seccomp;         /* confine the run to its system calls (vmm_filter.c) */
 	const char *cmdline;  /* the kernel command line, for fw_cfg; may be NULL */
+	bool debugcon;        /* QEMU's debug console at 0x402, writing to debugcon_fd */
+	int debugcon_fd;
+	bool post_codes;      /* print POST codes as they are written */
 	int console_in_fd;    /* -1: no input */
 	int console_out_fd;
 };

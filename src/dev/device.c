@@ -43,3 +43,10 @@ void devices_destroy(struct vm *vm)
 {
 	destroy_from(devices, vm);
 }
+
+void devices_print_stats(struct vm *vm, int fd)
+{
+	for (struct device_desc *d = devices; d; d = d->next)
+		if (d->print_stats)
+			d->print_stats(vm, fd);
+}

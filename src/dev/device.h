@@ -15,6 +15,8 @@ struct device_desc {
 	int (*create)(struct vm *vm, char *err, size_t n);
 	/* Optional: undoes create (threads, fds, memory). */
 	void (*destroy)(struct vm *vm);
+	/* Optional: the device's lines of --stats. */
+	void (*print_stats)(struct vm *vm, int fd);
 	struct device_desc *next;
 };
 
@@ -22,6 +24,7 @@ void device_register(struct device_desc *d);
 /* Calls every registered device's create, in registration order. */
 int devices_create(struct vm *vm, char *err, size_t n);
 void devices_destroy(struct vm *vm);
+void devices_print_stats(struct vm *vm, int fd);
 
 #define DEVICE(desc) \
 	__attribute__((constructor)) static void register_##desc(void) { device_register(&desc); }
