@@ -32,6 +32,7 @@ void cli_usage(FILE *f)
 		"      --no-seccomp      run without popek's own system-call filter (debugging)\n"
 		"      --debugcon FILE   QEMU's debug console (port 0x402) to FILE, - for stderr\n"
 		"      --post-codes      print each POST code written to port 0x80 as it comes\n"
+		"      --device pc-testdev  QEMU's test device (ports 0xe0-0xeb, 0x2000; MMIO 0xff000000)\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"exit status: 0 guest powered off or reset; (N << 1) | 1 when the guest writes N\n"
@@ -87,7 +88,7 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 enum { OPT_ENGINE = 256, OPT_STATS, OPT_LOAD, OPT_MODE, OPT_DETERMINISTIC, OPT_NO_SECCOMP,
-       OPT_DEBUGCON, OPT_POST_CODES };
+       OPT_DEBUGCON, OPT_POST_CODES, OPT_DEVICE };
 
 int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_t n)
 {
@@ -105,6 +106,7 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 		{ "post-codes", no_argument, NULL, OPT_POST_CODES },
+		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -142,6 +144,13 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
 		case OPT_DEBUGCON: o->debugcon = optarg; break;
 		case OPT_POST_CODES: o->post_codes = true; break;
+		case OPT_DEVICE:
+			if (strcmp(optarg, "pc-testdev") != 0) {
+				snprintf(err, n, "--device %s: unknown device (popek adds pc-testdev)", optarg);
+				return -1;
+			}
+			o->pc_testdev = true;
+			break;
 		case OPT_LOAD:
 			if (parse_u64(optarg, &v) != 0) {
 				snprintf(err, n, "--load %s: not an address", optarg);

@@ -20,6 +20,7 @@ struct run_options {
 	bool no_seccomp;
 	const char *debugcon;   /* --debugcon: a file, or "-" for stderr; NULL: none */
 	bool post_codes;        /* --post-codes: print each POST code as it comes */
+	bool pc_testdev;        /* --device pc-testdev */
 };
 
 /* Parses "256M", "2G", "1048576K", "512" (MiB, as QEMU reads a bare number).

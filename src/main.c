@@ -94,6 +94,7 @@ static int cmd_run(int argc, char **argv)
 		.debugcon = debugcon_fd >= 0,
 		.debugcon_fd = debugcon_fd,
 		.post_codes = o.post_codes,
+		.pc_testdev = o.pc_testdev,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};

@@ -53,6 +53,7 @@ struct vm_config {
 	bool debugcon;        /* QEMU's debug console at 0x402, writing to debugcon_fd */
 	int debugcon_fd;
 	bool post_codes;      /* print POST codes as they are written */
+	bool pc_testdev;      /* QEMU's pc-testdev (--device pc-testdev) */
 	int console_in_fd;    /* -1: no input */
 	int console_out_fd;
 };
