@@ -58,6 +58,7 @@ unit: $(UNIT_BIN)
 
 -include guests/guests.mk
 -include bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 setup:
 	@scripts/setup

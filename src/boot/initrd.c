@@ -17,7 +17,7 @@ uint64_t initrd_place_high(uint64_t size, uint64_t floor, uint64_t top)
 	if (size == 0 || size > top)
 		return 0;
 	uint64_t addr = (top - size) & ~(BOOT_PAGE - 1);
-	if (addr < page_up(floor))
+	if (addr < floor || addr < page_up(floor))  /* page_up wraps to 0 near 2^64 */
 		return 0;
 	return addr;
 }

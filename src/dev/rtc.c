@@ -23,9 +23,14 @@ static bool binary_mode(const struct rtc *r)
 	return r->cmos[RTC_REG_B] & RTC_B_DM_BINARY;
 }
 
+/* BCD holds two digits: a year before 1900 (tm_year < 0, which the guest
+ * can set) or a century past 99 shows its last two. */
 static uint8_t encode(const struct rtc *r, int v)
 {
-	return binary_mode(r) ? (uint8_t)v : (uint8_t)((v / 10) << 4 | v % 10);
+	if (binary_mode(r))
+		return (uint8_t)v;
+	int d = (v % 100 + 100) % 100;
+	return (uint8_t)((d / 10) << 4 | d % 10);
 }
 
 static int decode(const struct rtc *r, uint8_t v)

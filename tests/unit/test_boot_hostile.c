@@ -14,6 +14,7 @@
 #include "boot/boot_layout.h"
 #include "boot/linux_header.h"
 #include "boot/linux_params.h"
+#include "boot/initrd.h"
 #include "boot/multiboot_header.h"
 #include "check.h"
 #include "scratch_dir.h"
@@ -504,8 +505,49 @@ static void test_fields(void)
 	guest_mem_free(&m);
 }
 
-int main(void)
+/* Inputs make fuzz found (tests/fuzz), each as small as it goes. */
+static void fuzz_findings(void)
 {
+	/* fuzz_initrd: a floor within a page of 2^64 rounded up to 0, so a
+	 * placement below the floor passed */
+	CHECK_EQ(initrd_place_high(0xffffffff, UINT64_MAX, UINT64_MAX), 0,
+		 "hostile initrd: no placement below a floor near 2^64");
+	CHECK_EQ(initrd_place_high(0x1000, 0xfffffffffffff001ull, UINT64_MAX), 0,
+		 "hostile initrd: ... nor below one that rounds up past 2^64");
+}
+
+/* --write-seeds DIR: the unmutated images as the fuzz targets' seeds
+ * (tests/fuzz/corpus/<target>/, make fuzz-seeds), so the fuzzers start
+ * from the same images as this test. */
+static int write_seeds(const char *dir)
+{
+	static const struct { const char *target, *name; int kind; } seeds[] = {
+		{ "bzimage", "bzImage", 0 }, { "elf", "vmlinux", 1 }, { "elf", "elf32", 2 },
+		{ "multiboot", "elf32", 2 }, { "multiboot", "aout", 3 },
+	};
+	void (*build[])(uint8_t *) = { bzimage, vmlinux, mb_elf, mb_aout };
+	for (size_t k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+		static uint8_t b[IMAGE];
+		memset(b, 0, sizeof(b));
+		build[seeds[k].kind](b);
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, seeds[k].target);
+		mkdir(path, 0777);
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, seeds[k].target, seeds[k].name);
+		FILE *f = fopen(path, "wb");
+		if (f == NULL || fwrite(b, 1, sizeof(b), f) != sizeof(b) || fclose(f) != 0) {
+			fprintf(stderr, "cannot write %s\n", path);
+			return 1;
+		}
+		printf("wrote %s\n", path);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
+		return write_seeds(argv[2]);
 	if (scratch_make("boot-hostile") != 0)
 		return 1;
 	struct guest_mem m;
@@ -547,6 +589,7 @@ int main(void)
 		CHECK(refused > 0, "hostile %s: mutated images refused (%d of %d)", names[kind], refused, ROUNDS);
 		CHECK_EQ(bad_msg, 0, "hostile %s: every refusal has a one-line message", names[kind]);
 	}
+	fuzz_findings();
 	guest_mem_free(&m);
 	test_fields();
 	scratch_remove();

@@ -90,6 +90,23 @@ static void test_set_time(void)
 	CHECK_EQ(port_read(&r, RTC_YEAR), 30, "rtc: ... keeping the year in it");
 }
 
+/* A year before 1900 in BCD: found by make fuzz (fuzz_rtc: the guest
+ * writes century 09, then reads the year), where the BCD encoding of the
+ * negative tm_year % 100 shifted a negative value (UBSan stopped it). */
+static void test_year_before_1900(void)
+{
+	struct rtc r;
+	rtc_init(&r, fixed_clock, NULL);
+	pin(2025, 12, 4, 10, 0, 0, 0);
+	port_write(&r, RTC_CENTURY, 0x09);
+	CHECK_EQ(port_read(&r, RTC_YEAR), 0x25, "rtc: the year 925 reads as BCD 25");
+	CHECK_EQ(port_read(&r, RTC_CENTURY), 0x09, "rtc: ... in century 09");
+	port_write(&r, RTC_CENTURY, 0x18);
+	port_write(&r, RTC_YEAR, 0x50);
+	CHECK_EQ(port_read(&r, RTC_YEAR), 0x50, "rtc: the year 1850 reads as BCD 50");
+	CHECK_EQ(port_read(&r, RTC_CENTURY), 0x18, "rtc: ... in century 18");
+}
+
 static void test_registers(void)
 {
 	struct rtc r;
@@ -176,6 +193,7 @@ int main(void)
 	test_bcd_24h();
 	test_binary_12h();
 	test_set_time();
+	test_year_before_1900();
 	test_registers();
 	test_set_with_set_bit();
 	test_memory_size();

@@ -457,6 +457,36 @@ static void test_fpu_mmx(void)
 	et_free(&t);
 }
 
+/* FSCALE by a NaN, an infinity or nothing at all (an empty stack reads as
+ * the indefinite NaN), and FPREM/FPREM1 with a NaN or a quotient past
+ * 2^63: found by make fuzz (fuzz_emu_decode, inputs 31 d9 fd, FSCALE on an
+ * empty stack, and 01 d9 f5, FPREM1 on one), where the scale and the
+ * quotient went through integer conversions undefined for those values
+ * (UBSan stopped the run). */
+static void test_fpu_special(void)
+{
+	struct emu_test t;
+	if (start(&t, "fscale", "bits 32\norg 0x2000\n"
+		  "fninit\nfscale\nfstp st0\n"
+		  "fld dword [pinf]\nfld1\nfscale\nfstp dword [0x100000]\nfstp st0\n"
+		  "fld dword [minf]\nfld1\nfscale\nfstp dword [0x100004]\nfstp st0\n"
+		  "fld dword [nan]\nfld1\nfscale\nfstp dword [0x100008]\nfstp st0\n"
+		  "fld dword [big]\nfld1\nfscale\nfstp dword [0x10000c]\nfstp st0\n"
+		  "fninit\nfprem1\nfprem\nfninit\n"
+		  "fld1\nfld dword [big]\nfprem\nfstp st0\nfstp st0\n"
+		  "hlt\n"
+		  "pinf: dd 0x7f800000\nminf: dd 0xff800000\nnan: dd 0x7fc00000\nbig: dd 0x7f000000\n") < 0)
+		return;
+	et_state_pm32(&t.st);
+	et_set(&t);
+	CHECK_EQ(et_run(&t), EXIT_HLT, "emu fscale/fprem: on an empty stack and with specials they run to HLT");
+	CHECK_EQ(et_r32(&t, ET_DATA), 0x7f800000, "emu fscale: 1 * 2^+inf is +inf");
+	CHECK_EQ(et_r32(&t, ET_DATA + 4), 0, "emu fscale: 1 * 2^-inf is +0");
+	CHECK_EQ(et_r32(&t, ET_DATA + 8), 0x7fc00000, "emu fscale: a NaN scale gives the NaN");
+	CHECK_EQ(et_r32(&t, ET_DATA + 12), 0x7f800000, "emu fscale: 1 * 2^(2^127) overflows to +inf");
+	et_free(&t);
+}
+
 /* The MMX packs and high unpacks work on 64-bit operands: their results are
  * not the low half of the SSE forms' (expected values from the SDM's
  * saturation rules, worked by hand). */
@@ -501,6 +531,7 @@ int main(void)
 	test_mode_switch();
 	test_long_mode_exc();
 	test_fpu_mmx();
+	test_fpu_special();
 	test_mmx_packs();
 	test_rep_spans();
 	test_v86();

@@ -42,52 +42,10 @@ static void *kick_loop(void *arg)
 	return NULL;
 }
 
-/* Every vector goes to a HLT at ET_CODE + 0x1000 (32-bit or 64-bit gates). */
-static void idt_all_halt(struct emu_test *t, bool long_mode)
-{
-	uint64_t h = ET_CODE + 0x1000;
-	t->ram[h] = 0xf4;
-	t->ram[h + 1] = 0xeb;  /* jmp back to the hlt */
-	t->ram[h + 2] = 0xfd;
-	for (int v = 0; v < 256; v++) {
-		if (long_mode) {
-			uint64_t lo = (h & 0xffff) | ((uint64_t)ET_CS64 << 16) | (0xeeull << 40) |
-				      (((h >> 16) & 0xffff) << 48);
-			et_w64(t, ET_IDT + v * 16, lo);
-			et_w64(t, ET_IDT + v * 16 + 8, 0);
-		} else {
-			uint64_t g = (h & 0xffff) | ((uint64_t)ET_CS32 << 16) | (0xeeull << 40) |
-				     ((h >> 16) << 48);
-			et_w64(t, ET_IDT + v * 8, g);
-		}
-		/* real mode: the IVT at 0 points at the same HLT */
-		uint32_t ivt = (uint32_t)h;
-		if (!long_mode)
-			memcpy(t->ram + v * 4, &ivt, 4);
-	}
-}
-
 static int run_case(struct emu_test *t, int mode)
 {
 	struct cpu_state st;
-	memset(t->ram, 0, 0x100000);
-	et_gdt(t);
-	switch (mode) {
-	case 0:
-		et_state_real(&st);
-		idt_all_halt(t, false);
-		break;
-	case 1:
-		et_state_pm32(&st);
-		idt_all_halt(t, false);
-		break;
-	default:
-		et_state_long(t, &st, 3);
-		idt_all_halt(t, true);
-		et_w64(t, ET_TSS + 4, 0x60000);
-		st.gpr[RSP] = 0x50000;
-		break;
-	}
+	et_state_random_code(t, &st, mode);
 	for (int k = 0; k < BLOB; k++)
 		t->ram[ET_CODE + k] = (uint8_t)rnd();
 	for (int r = 0; r < 8; r++)

@@ -201,6 +201,58 @@ static inline void et_state_real(struct cpu_state *s)
 	s->gpr[RSP] = 0x7000;
 }
 
+/* Every vector goes to a HLT at ET_CODE + 0x1000 (32-bit or 64-bit gates;
+ * outside long mode the real-mode IVT at 0 points there too): for random
+ * code, whose faults must end in a halt rather than run on. */
+static inline void et_idt_all_halt(struct emu_test *t, bool long_mode)
+{
+	uint64_t h = ET_CODE + 0x1000;
+	t->ram[h] = 0xf4;
+	t->ram[h + 1] = 0xeb;  /* jmp back to the hlt */
+	t->ram[h + 2] = 0xfd;
+	for (int v = 0; v < 256; v++) {
+		if (long_mode) {
+			uint64_t lo = (h & 0xffff) | ((uint64_t)ET_CS64 << 16) | (0xeeull << 40) |
+				      (((h >> 16) & 0xffff) << 48);
+			et_w64(t, ET_IDT + v * 16, lo);
+			et_w64(t, ET_IDT + v * 16 + 8, 0);
+		} else {
+			uint64_t g = (h & 0xffff) | ((uint64_t)ET_CS32 << 16) | (0xeeull << 40) |
+				     ((h >> 16) << 48);
+			et_w64(t, ET_IDT + v * 8, g);
+		}
+		uint32_t ivt = (uint32_t)h;
+		if (!long_mode)
+			memcpy(t->ram + v * 4, &ivt, 4);
+	}
+}
+
+/* A machine for random code in one of three modes (0 real mode, 1 32-bit
+ * protected mode at CPL 0, 2 64-bit mode at CPL 3 with RSP0 in the TSS):
+ * the first MiB of RAM cleared, the standard GDT, every vector halting,
+ * and the register state in *st (RIP at ET_CODE). */
+static inline void et_state_random_code(struct emu_test *t, struct cpu_state *st, int mode)
+{
+	memset(t->ram, 0, t->ram_size < 0x100000 ? t->ram_size : 0x100000);
+	et_gdt(t);
+	switch (mode) {
+	case 0:
+		et_state_real(st);
+		et_idt_all_halt(t, false);
+		break;
+	case 1:
+		et_state_pm32(st);
+		et_idt_all_halt(t, false);
+		break;
+	default:
+		et_state_long(t, st, 3);
+		et_idt_all_halt(t, true);
+		et_w64(t, ET_TSS + 4, 0x60000);
+		st->gpr[RSP] = 0x50000;
+		break;
+	}
+}
+
 /* Assembles src with nasm into out; returns the length, -1 without nasm. */
 static inline int et_asm(const char *src, uint8_t *out, size_t cap)
 {

@@ -470,6 +470,25 @@ static void fxam(struct emu_cpu *c)
 	c->s.fpu.fsw = (c->s.fpu.fsw & ~(FSW_C3 | FSW_C2 | FSW_C1 | FSW_C0)) | cc;
 }
 
+/* FSCALE: x * 2^trunc(s). A NaN or infinite s is computed in floating
+ * point (the NaN passes through; +inf makes +-inf of x, or an invalid 0 *
+ * inf; -inf makes +-0, or an invalid inf / inf), and a finite s is clamped
+ * to what still over- or underflows every x, so the int conversion is
+ * always defined. */
+static long double fp_scale(long double x, long double s)
+{
+	if (isnan(s))
+		return x + s;
+	if (isinf(s))
+		return s > 0 ? x * s : x / -s;
+	long double t = truncl(s);
+	if (t > 65536.0L)
+		t = 65536.0L;
+	if (t < -65536.0L)
+		t = -65536.0L;
+	return scalbnl(x, (int)t);
+}
+
 /* D9 E0..FF: the operand-less forms */
 static void fp_d9_special(struct emu_cpu *c, int low)
 {
@@ -500,8 +519,10 @@ static void fp_d9_special(struct emu_cpu *c, int low)
 	case 0x35: case 0x38: {                                     /* FPREM1 FPREM */
 		b = fp_get(c, 1);
 		r = low == 0x35 ? remainderl(x, b) : fmodl(x, b);
-		long double q = (x - r) / b;
-		int64_t qi = (int64_t)__builtin_fabsl(q);
+		/* the quotient's low three bits; 0 for a NaN or infinite one,
+		 * which no integer conversion may see */
+		long double q = __builtin_fabsl((x - r) / b);
+		int64_t qi = q < 0x1p63L ? (int64_t)q : isfinite(q) ? (int64_t)fmodl(q, 8.0L) : 0;
 		fp_end(c);
 		fp_put(c, 0, r);
 		c->s.fpu.fsw &= ~(FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3);
@@ -513,7 +534,7 @@ static void fp_d9_special(struct emu_cpu *c, int low)
 	case 0x3b: { long double s = sinl(x), co = cosl(x); fp_end(c); fp_put(c, 0, s); fp_push(c, co);
 		c->s.fpu.fsw &= ~FSW_C2; return; }
 	case 0x3c: r = __builtin_nearbyintl(x); if (r != x) feraiseexcept(FE_INEXACT); break;
-	case 0x3d: b = fp_get(c, 1); r = scalbnl(x, (int)truncl(b)); break;
+	case 0x3d: b = fp_get(c, 1); r = fp_scale(x, b); break;
 	case 0x3e: r = sinl(x); c->s.fpu.fsw &= ~FSW_C2; break;
 	case 0x3f: r = cosl(x); c->s.fpu.fsw &= ~FSW_C2; break;
 	default: fp_end(c); raise_ud(c);
