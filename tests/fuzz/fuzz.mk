@@ -1,6 +1,6 @@
 # make fuzz: libFuzzer targets (tests/fuzz/fuzz_<what>.c), built with clang
 # and the fuzzer + ASan + UBSan instrumentation into build/fuzz/, each run
-# for a bounded time on one core by tests/fuzz/run (see docs/testing.md).
+# for a bounded time on one core by tests/fuzz/run (README.md, Fuzzing).
 # Included by the top-level Makefile; not part of make test.
 #   FUZZ_SECONDS=N    time per target (default 60)
 #   FUZZ_TARGETS="a b" which targets (default: all)
@@ -18,7 +18,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -DPOPEK_VERSION='"$(VERSION)"' $(WARN) \
 FUZZ_LIB_OBJ := $(filter-out $(FUZZ_OUT)/obj/src/main.o,$(SRC:%.c=$(FUZZ_OUT)/obj/%.o))
 FUZZ_BIN     := $(FUZZ_ALL:%=$(FUZZ_OUT)/fuzz_%)
 
-.PHONY: fuzz fuzz-build fuzz-setup fuzz-seeds
+.PHONY: fuzz fuzz-build fuzz-bins fuzz-setup fuzz-seeds
 
 $(FUZZ_OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -35,7 +35,10 @@ fuzz-setup:
 	@scripts/setup clang libclang-rt-dev
 
 fuzz-build: fuzz-setup
-	@$(MAKE) --no-print-directory $(JOBS) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory $(JOBS) fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+	@:
 
 # The runs: one target at a time, niced, each on a scratch copy of its
 # corpus under build/fuzz/work/ (tests/fuzz/run says how a crash is kept).
