@@ -12,9 +12,9 @@
 
 #include "boot/boot.h"
 #include "boot/boot_layout.h"
+#include "boot/initrd.h"
 #include "boot/linux_header.h"
 #include "boot/linux_params.h"
-#include "boot/initrd.h"
 #include "boot/multiboot_header.h"
 #include "check.h"
 #include "scratch_dir.h"
