@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (elf_read_segments(&f, &img, err, sizeof(err)) == 0) {
 		check_segments(&f, &img);
 		err[0] = 0;
-		if (load_segments(m, &f, img.seg, img.nseg, 2, err, sizeof(err)) < 0)
+		if (load_segments(m, &f, img.seg, img.nseg, 2, BOOT_LOW_USED_END, err, sizeof(err)) < 0)
 			fuzz_check_message(err);
 	} else {
 		fuzz_check_message(err);

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	err[0] = 0;
 	int r = which & 2 ? initrd_load_at_floor(m, path, floor, &rd, err, sizeof(err))
-			  : initrd_load_high(m, path, floor, top, &rd, err, sizeof(err));
+			  : initrd_load_high(m, path, floor, top, "initrd_addr_max", &rd, err, sizeof(err));
 	if (r < 0) {
 		fuzz_check_message(err);
 		return 0;
