@@ -33,6 +33,7 @@ void cli_usage(FILE *f)
 		"      --debugcon FILE   QEMU's debug console (port 0x402) to FILE, - for stderr\n"
 		"      --post-codes      print each POST code written to port 0x80 as it comes\n"
 		"      --device pc-testdev  QEMU's test device (ports 0xe0-0xeb, 0x2000; MMIO 0xff000000)\n"
+		"      --bios FILE       start in a firmware ROM (e.g. SeaBIOS's bios.bin) at the reset vector (emu)\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"exit status: 0 guest powered off or reset; (N << 1) | 1 when the guest writes N\n"
@@ -88,7 +89,7 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 enum { OPT_ENGINE = 256, OPT_STATS, OPT_LOAD, OPT_MODE, OPT_DETERMINISTIC, OPT_NO_SECCOMP,
-       OPT_DEBUGCON, OPT_POST_CODES, OPT_DEVICE };
+       OPT_DEBUGCON, OPT_POST_CODES, OPT_DEVICE, OPT_BIOS };
 
 int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_t n)
 {
@@ -107,6 +108,7 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 		{ "post-codes", no_argument, NULL, OPT_POST_CODES },
 		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "bios", required_argument, NULL, OPT_BIOS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,6 +146,7 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		case OPT_NO_SECCOMP: o->no_seccomp = true; break;
 		case OPT_DEBUGCON: o->debugcon = optarg; break;
 		case OPT_POST_CODES: o->post_codes = true; break;
+		case OPT_BIOS: o->bios = optarg; break;
 		case OPT_DEVICE:
 			if (strcmp(optarg, "pc-testdev") != 0) {
 				snprintf(err, n, "--device %s: unknown device (popek adds pc-testdev)", optarg);
@@ -173,7 +176,11 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		snprintf(err, n, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (!o->boot.kernel) {
+	if (o->bios && (o->boot.kernel || o->boot.initrd)) {
+		snprintf(err, n, "--bios starts the firmware, which boots what it finds: give no -k or -i");
+		return -1;
+	}
+	if (!o->boot.kernel && !o->bios) {
 		snprintf(err, n, "no kernel given (-k FILE)");
 		return -1;
 	}

@@ -21,6 +21,7 @@ struct run_options {
 	const char *debugcon;   /* --debugcon: a file, or "-" for stderr; NULL: none */
 	bool post_codes;        /* --post-codes: print each POST code as it comes */
 	bool pc_testdev;        /* --device pc-testdev */
+	const char *bios;       /* --bios: a firmware ROM the CPU starts in */
 };
 
 /* Parses "256M", "2G", "1048576K", "512" (MiB, as QEMU reads a bare number).

@@ -1,10 +1,12 @@
 /* popek: command words, then one run of a VM from options to exit status. */
 #include <fcntl.h>
+#include <string.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "boot/boot_file.h"
 #include "cli.h"
 #include "dev/device.h"
 #include "vm.h"
@@ -47,8 +49,28 @@ static int cmd_run(int argc, char **argv)
 		return STATUS_BAD_INPUT;
 	}
 	vm_setup_stop_signals();
+	/* --bios: the firmware is the guest; emu runs it (kvm would need the
+	 * ROM as a read-only memslot and real-mode entry through KVM, raw has
+	 * no native real mode) */
+	struct boot_file bios = { 0 };
+	if (o.bios) {
+		if (strcmp(o.engine, "auto") != 0 && strcmp(o.engine, "emu") != 0) {
+			snprintf(err, sizeof(err), "--bios runs on the emu engine for now, not %s", o.engine);
+			return fail_input(err);
+		}
+		o.engine = "emu";
+		if (boot_file_load(&bios, "BIOS", o.bios, 16ull << 20, err, sizeof(err)) != 0)
+			return fail_input(err);
+		if (bios.size < (64u << 10) || bios.size % (64u << 10) != 0) {
+			snprintf(err, sizeof(err), "BIOS '%s': %llu bytes is not a ROM image (a multiple "
+				 "of 64 KiB, at most 16 MiB)", o.bios, (unsigned long long)bios.size);
+			boot_file_free(&bios);
+			return fail_input(err);
+		}
+	}
 	/* Check the files before creating anything, so bad input costs nothing. */
-	if (access(o.boot.kernel, R_OK) != 0 || (o.boot.initrd && access(o.boot.initrd, R_OK) != 0)) {
+	if (!o.bios && (access(o.boot.kernel, R_OK) != 0 ||
+			(o.boot.initrd && access(o.boot.initrd, R_OK) != 0))) {
 		const char *f = access(o.boot.kernel, R_OK) != 0 ? o.boot.kernel : o.boot.initrd;
 		snprintf(err, sizeof(err), "cannot read '%s': %m", f);
 		return fail_input(err);
@@ -57,7 +79,7 @@ static int cmd_run(int argc, char **argv)
 		return fail_input(err);
 	/* a real-mode flat binary counts as 32-bit: raw runs its real-mode
 	 * start in REM and whatever protected-mode code follows natively */
-	int bits = boot_kernel_bits(&o.boot);
+	int bits = o.bios ? 16 : boot_kernel_bits(&o.boot);
 	const struct engine *engine = engine_select_guest(o.engine, bits == 32 || bits == 16, o.ncpus,
 							  o.deterministic, err, sizeof(err));
 	if (!engine) {
@@ -95,16 +117,26 @@ static int cmd_run(int argc, char **argv)
 		.debugcon_fd = debugcon_fd,
 		.post_codes = o.post_codes,
 		.pc_testdev = o.pc_testdev,
+		.bios = bios.data,
+		.bios_size = bios.size,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};
 	static struct vm vm;   /* large (per-vCPU stats tables): not on the stack */
 	if (vm_create(&vm, engine, &cfg, err, sizeof(err)) != 0) {
+		boot_file_free(&bios);
 		fprintf(stderr, "popek: %s\n", err);
 		return STATUS_HOST_ERROR;
 	}
 	vm_allow_stop_signals();
-	if (boot_load(&vm.mem, &o.boot, &vm.vcpu[0].boot_state, err, sizeof(err)) != 0) {
+	if (o.bios) {
+		/* the ROM's last 128 KiB also answer below 1 MiB, where real-mode
+		 * code runs it: a shadow copy in RAM, as a chipset makes; the
+		 * vCPU starts at the reset vector, 0xfffffff0 */
+		uint64_t low = bios.size < (128u << 10) ? bios.size : (128u << 10);
+		gpa_write(&vm.mem, (1u << 20) - low, bios.data + bios.size - low, low);
+		boot_file_free(&bios);
+	} else if (boot_load(&vm.mem, &o.boot, &vm.vcpu[0].boot_state, err, sizeof(err)) != 0) {
 		vm_destroy(&vm);
 		return fail_input(err);
 	}

@@ -161,6 +161,13 @@ int vm_create(struct vm *vm, const struct engine *engine, const struct vm_config
 		return -1;
 	if (engine->small_pages)
 		guest_mem_small_pages(&vm->mem);
+	/* the firmware ROM ends at 4 GiB, where the reset vector is; it must
+	 * exist before the engine sizes its view of guest memory */
+	if (cfg->bios && guest_mem_add_rom(&vm->mem, (1ull << 32) - cfg->bios_size, cfg->bios,
+					   cfg->bios_size, err, n) != 0) {
+		guest_mem_free(&vm->mem);
+		return -1;
+	}
 	char why[256] = "";
 	if (engine->vm_create(vm, why, sizeof(why)) != 0) {
 		snprintf(err, n, "%s engine: %s", engine->name, why);

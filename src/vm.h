@@ -54,6 +54,8 @@ struct vm_config {
 	int debugcon_fd;
 	bool post_codes;      /* print POST codes as they are written */
 	bool pc_testdev;      /* QEMU's pc-testdev (--device pc-testdev) */
+	const uint8_t *bios;  /* --bios: the ROM image, mapped below 4 GiB; NULL: none */
+	uint64_t bios_size;
 	int console_in_fd;    /* -1: no input */
 	int console_out_fd;
 };

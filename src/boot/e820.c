@@ -40,7 +40,8 @@ int e820_build(const struct guest_mem *m, struct e820_entry *out, int max)
 	int count = 0;
 	for (int i = 0; i < m->nregions; i++) {
 		const struct mem_region *r = &m->region[i];
-		count = add_ram(out, count, max, r->gpa, r->gpa + r->size);
+		count = r->rom ? add(out, count, max, r->gpa, r->gpa + r->size, E820_RESERVED)
+			       : add_ram(out, count, max, r->gpa, r->gpa + r->size);
 	}
 	count = add(out, count, max, BOOT_EBDA, BOOT_EBDA_END, E820_RESERVED);
 	count = add(out, count, max, BOOT_BIOS, BOOT_BIOS_END, E820_RESERVED);

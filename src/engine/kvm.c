@@ -132,6 +132,7 @@ static int set_memory(struct vm *vm, struct kvm_vm *k, char *err, size_t n)
 			.guest_phys_addr = r->gpa,
 			.memory_size = r->size,
 			.userspace_addr = (uint64_t)(uintptr_t)r->host,
+			.flags = r->rom ? KVM_MEM_READONLY : 0,   /* writes exit as MMIO, dropped */
 		};
 		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
 			snprintf(err, n, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));

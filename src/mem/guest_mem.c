@@ -99,6 +99,35 @@ int guest_mem_init_fd(struct guest_mem *m, uint64_t ram_size, uint64_t fd_base,
 	return map_all(m, ram_size, fd_base, err, n);
 }
 
+int guest_mem_add_rom(struct guest_mem *m, uint64_t gpa, const void *data, uint64_t size,
+		      char *err, size_t n)
+{
+	if (m->nregions == MEM_MAX_REGIONS) {
+		snprintf(err, n, "no room for the ROM in the memory map");
+		return -1;
+	}
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, n, "cannot map the %llu KiB ROM: %s", (unsigned long long)(size >> 10),
+			 strerror(errno));
+		return -1;
+	}
+	memcpy(p, data, size);
+	struct mem_region *r = &m->region[m->nregions++];
+	*r = (struct mem_region){ .gpa = gpa, .size = size, .host = p, .fd_offset = UINT64_MAX,
+				  .rom = true };
+	return 0;
+}
+
+bool gpa_is_rom(const struct guest_mem *m, uint64_t gpa)
+{
+	for (int i = 0; i < m->nregions; i++)
+		if (m->region[i].rom && gpa >= m->region[i].gpa &&
+		    gpa - m->region[i].gpa < m->region[i].size)
+			return true;
+	return false;
+}
+
 void guest_mem_free(struct guest_mem *m)
 {
 	for (int i = 0; i < m->nregions; i++)

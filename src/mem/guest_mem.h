@@ -18,6 +18,7 @@ struct mem_region {
 	uint64_t size;
 	uint8_t *host;
 	uint64_t fd_offset;  /* where the region lives in guest_mem.fd */
+	bool rom;            /* firmware ROM: reads and fetches only, writes are dropped */
 };
 
 struct guest_mem {
@@ -43,6 +44,12 @@ int guest_mem_init(struct guest_mem *m, uint64_t ram_size, char *err, size_t n);
 int guest_mem_init_fd(struct guest_mem *m, uint64_t ram_size, uint64_t fd_base,
 		      char *err, size_t n);
 void guest_mem_free(struct guest_mem *m);
+/* Adds a ROM of size bytes at gpa holding data (--bios): 0, or -1 with a
+ * message. gpa_ptr reaches it like RAM; engines must drop writes to it
+ * (gpa_is_rom), and e820 reports it reserved. */
+int guest_mem_add_rom(struct guest_mem *m, uint64_t gpa, const void *data, uint64_t size,
+		      char *err, size_t n);
+bool gpa_is_rom(const struct guest_mem *m, uint64_t gpa);
 
 /* Host pointer to len bytes at gpa, or NULL when any of them is not RAM. */
 void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);

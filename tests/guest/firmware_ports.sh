@@ -29,4 +29,50 @@ timeout 60 "${RUN[@]}" --post-codes >"$tmp/out" 2>&1
 timeout 60 "${RUN[@]}" --stats >"$tmp/out" 2>&1
 grep -q "POST codes: 3 written, last 0x33; the last 3 in order: 11 22 33" "$tmp/out" &&
 	pass "post-codes/in-stats" || fail "post-codes/in-stats: $(grep POST "$tmp/out")"
+
+# --bios: a ROM at the reset vector (emu). Debian's SeaBIOS, the package
+# QEMU uses, runs to its banner on the debug console, finds fw_cfg and its
+# e820 map, and looks for a boot device (there is none: it keeps trying).
+BIOS=/usr/share/seabios/bios.bin
+head -c 65536 /dev/zero >"$tmp/rom64k"
+timeout 60 "$P" run --bios "$tmp/rom64k" -k "$tmp/fw.bin" >"$tmp/out" 2>&1; st=$?
+[ $st = 2 ] && grep -q -- "--bios starts the firmware" "$tmp/out" && pass "bios/with-a-kernel-is-bad-input" ||
+	fail "bios/with-a-kernel-is-bad-input: status $st"
+head -c 1000 /dev/zero >"$tmp/rom-odd"
+timeout 60 "$P" run --bios "$tmp/rom-odd" >"$tmp/out" 2>&1; st=$?
+[ $st = 2 ] && grep -q "is not a ROM image" "$tmp/out" && pass "bios/odd-size-is-bad-input" ||
+	fail "bios/odd-size-is-bad-input: status $st"
+timeout 60 "$P" run --engine kvm --bios "$tmp/rom64k" >"$tmp/out" 2>&1; st=$?
+[ $st = 2 ] && grep -q "runs on the emu engine" "$tmp/out" && pass "bios/other-engines-refused-clearly" ||
+	fail "bios/other-engines-refused-clearly: status $st"
+# A ROM drops writes: 64 KiB whose reset vector jumps to code that writes
+# 0x55 over the ROM's first byte (0xaa) through CS and reads it back:
+# debug-exit 0x10 (status 33) when it still reads 0xaa, 0x11 (35) if not.
+python3 - "$tmp/rom-write" <<'PY'
+import sys
+rom = bytearray(65536)
+rom[0] = 0xaa
+code = bytes([0x2e, 0xc6, 0x06, 0x00, 0x00, 0x55, 0x2e, 0xa0, 0x00, 0x00, 0x3c, 0xaa, 0x75, 0x05,
+              0xb0, 0x10, 0xe6, 0xf4, 0xf4, 0xb0, 0x11, 0xe6, 0xf4, 0xf4])
+rom[0x100:0x100 + len(code)] = code
+rom[0xfff0:0xfff3] = bytes([0xe9, 0x0d, 0x01])   # jmp 0x100 (IP wraps at 64 KiB)
+open(sys.argv[1], "wb").write(rom)
+PY
+timeout 60 "$P" run --bios "$tmp/rom-write" >"$tmp/out" 2>&1; st=$?
+[ $st = 33 ] && pass "bios/rom-drops-writes" || fail "bios/rom-drops-writes: status $st (35: the write landed)"
+if [ -r "$BIOS" ]; then
+	# it never ends by itself: stop it once it looks for a boot device
+	"$P" run --bios "$BIOS" --debugcon "$tmp/seabios" </dev/null >"$tmp/out" 2>&1 &
+	pid=$!
+	for n in $(seq 120); do grep -qF "Booting from" "$tmp/seabios" 2>/dev/null && break; sleep 0.5; done
+	kill -TERM $pid 2>/dev/null
+	wait $pid
+	for want in "SeaBIOS (version" "Found QEMU fw_cfg" "QEMU fw_cfg DMA interface supported" \
+		"qemu/e820: addr 0x0000000000100000" "Booting from"; do
+		grep -qF "$want" "$tmp/seabios" && pass "bios/seabios: $want" ||
+			fail "bios/seabios: no '$want' on the debug console: $(head -n 3 "$tmp/seabios" | tr '\n' ' ')"
+	done
+else
+	skip "bios/seabios: no $BIOS (Debian's seabios package)"
+fi
 finish

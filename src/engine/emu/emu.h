@@ -111,6 +111,7 @@ struct tlb_entry {
 	uint8_t *host;     /* host address of the page, NULL when not RAM */
 	uint8_t perm;
 	uint8_t global;
+	bool rom;          /* firmware ROM: writes are dropped */
 	/* for translated code: the tag again, once per kind of access (read
 	 * at CPL 0-2, read at CPL 3, write at 0-2, write at 3), 0 where that
 	 * access must take the slow path (no permission, not RAM) */

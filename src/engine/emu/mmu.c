@@ -139,6 +139,8 @@ void phys_write(struct emu_cpu *c, uint64_t gpa, int size, uint64_t val)
 		mmio_write(c, gpa, size, val);
 		return;
 	}
+	if (gpa_is_rom(&c->vm->mem, gpa))
+		return;
 	struct emu_vm *v = emu_vm_of(c);
 	if (page_has_code(v, gpa))
 		block_invalidate_page(v, gpa >> 12, c);
@@ -360,6 +362,11 @@ static struct tlb_entry *tlb_fill(struct emu_cpu *c, uint64_t lin, int acc)
 		block_invalidate_page(v, gpa >> 12, c);
 	if (page_has_code(v, gpa))
 		perm &= ~(TP_WRITE_S | TP_WRITE_U);
+	/* a ROM page is read and run, never written: writes take the slow
+	 * path, which drops them, as the bus does for a ROM */
+	e->rom = gpa_is_rom(&c->vm->mem, gpa);
+	if (e->rom)
+		perm &= ~(TP_WRITE_S | TP_WRITE_U);
 	e->tag = (lin & ~0xfffull) | 1;
 	e->gpa = gpa;
 	e->host = phys_host(c, gpa, 4096);
@@ -415,7 +422,7 @@ static void write_part(struct emu_cpu *c, uint64_t lin, int n, uint64_t val, boo
 	struct tlb_entry *e = tlb_fill(c, lin, ACC_W | (user ? ACC_USER : 0));
 	if (!e->host)
 		mmio_write(c, e->gpa | (lin & 0xfff), n, val);
-	else
+	else if (!e->rom)
 		memcpy(e->host + (lin & 0xfff), &val, n);
 }
 
@@ -435,7 +442,8 @@ static void lin_write_slow(struct emu_cpu *c, uint64_t lin, int size, uint64_t v
 		mmio_write(c, e->gpa | (lin & 0xfff), size, val);
 		return;
 	}
-	memcpy(e->host + (lin & 0xfff), &val, size);
+	if (!e->rom)
+		memcpy(e->host + (lin & 0xfff), &val, size);
 }
 
 void lin_write(struct emu_cpu *c, uint64_t lin, int size, uint64_t val, bool user)
@@ -472,5 +480,5 @@ uint8_t *lin_host_span(struct emu_cpu *c, uint64_t lin, uint64_t len, bool write
 	uint8_t need = write ? (user ? TP_WRITE_U : TP_WRITE_S) : (user ? TP_READ_U : TP_READ_S);
 	if (!(e->tag == ((lin & ~0xfffull) | 1) && (e->perm & need)))
 		e = tlb_fill(c, lin, (write ? ACC_W : ACC_R) | (user ? ACC_USER : 0));
-	return e->host ? e->host + (lin & 0xfff) : NULL;
+	return e->host && !(write && e->rom) ? e->host + (lin & 0xfff) : NULL;
 }
