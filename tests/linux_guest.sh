@@ -92,3 +92,9 @@ boot_linux() {
 
 # last_lines FILE: its last three lines on one line, for a FAIL message.
 last_lines() { tail -n 3 "$1" | tr '\n' ' '; }
+
+# guest_lines FILE: the guest's console with popek's boot-timer line taken
+# out. popek prints it when the guest pokes the timer, which can be while
+# the guest's serial driver is still draining the line before (echo returns
+# before the UART has sent it all), so it may land mid-line.
+guest_lines() { perl -0pe 's/popek: guest boot done in [0-9.]+ ms \(since popek started\)\n?//g' "$1"; }

@@ -35,7 +35,7 @@ check_boot() {
 	pass "$name: reaches /init"
 	grep -q "^Linux .* $version .*x86_64" "$out" && pass "$name: uname shows $version" ||
 		fail "$name: uname: $(grep -m1 '^Linux ' "$out")"
-	grep -qx 'pvpanic-bound QEMU0001:00' "$out" && pass "$name: pvpanic-mmio bound to QEMU0001:00" ||
+	guest_lines "$out" | grep -qx 'pvpanic-bound QEMU0001:00' && pass "$name: pvpanic-mmio bound to QEMU0001:00" ||
 		fail "$name: pvpanic driver not bound: $(grep -m2 'pvpanic' "$out" | tr '\n' ' ')"
 
 	local ls_out missing="" f

@@ -14,7 +14,7 @@ trap 'rm -f "$out"' EXIT
 boot_linux "$out" 1 popek.test=panic </dev/null
 status=$?
 name="linux panic ($LINUX_ENGINE)"
-grep -qx 'pvpanic-bound QEMU0001:00' "$out" && pass "$name: pvpanic-mmio bound to QEMU0001:00" ||
+guest_lines "$out" | grep -qx 'pvpanic-bound QEMU0001:00' && pass "$name: pvpanic-mmio bound to QEMU0001:00" ||
 	fail "$name: pvpanic driver not bound: $(grep -m2 'pvpanic' "$out" | tr '\n' ' ')"
 grep -q 'Kernel panic - not syncing: sysrq triggered crash' "$out" &&
 	pass "$name: the panic message reaches the console" ||
