@@ -13,7 +13,6 @@
  * ignored and flagged as errors, as QEMU does for items it does not let
  * the guest change. DMA copies go through vm_dma_write, so an engine that
  * keeps decoded code sees them. */
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +61,8 @@ struct fw_item {
 
 #define MAX_ITEMS 24
 
+/* no lock of its own: all its ranges are on the pio bus, whose lock
+ * bus_access holds around every handler call */
 struct fw_cfg {
 	struct vm *vm;
 	struct fw_item item[MAX_ITEMS];
@@ -69,7 +70,6 @@ struct fw_cfg {
 	uint16_t key;
 	uint32_t offset;
 	uint8_t dma_addr[8];        /* as the guest wrote it: big-endian */
-	pthread_mutex_t lock;       /* vCPUs may use it at once */
 };
 
 static const struct fw_item *find(const struct fw_cfg *f, uint16_t key)
@@ -215,21 +215,17 @@ static void dma_transfer(struct fw_cfg *f, uint64_t gpa)
 static void ports_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
 {
 	struct fw_cfg *f = opaque;
-	pthread_mutex_lock(&f->lock);
 	for (unsigned i = 0; i < size; i++)
 		data[i] = off + i == 1 ? data_byte(f) : 0;
-	pthread_mutex_unlock(&f->lock);
 }
 
 static void ports_write(void *opaque, uint64_t off, const uint8_t *data, unsigned size)
 {
 	struct fw_cfg *f = opaque;
-	pthread_mutex_lock(&f->lock);
 	if (off == 0 && size >= 2) {
 		f->key = (uint16_t)(data[0] | data[1] << 8);
 		f->offset = 0;
 	}
-	pthread_mutex_unlock(&f->lock);
 }
 
 static void dma_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
@@ -243,7 +239,6 @@ static void dma_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
 static void dma_write(void *opaque, uint64_t off, const uint8_t *data, unsigned size)
 {
 	struct fw_cfg *f = opaque;
-	pthread_mutex_lock(&f->lock);
 	for (unsigned i = 0; i < size && off + i < 8; i++)
 		f->dma_addr[off + i] = data[i];
 	/* the write that reaches the low half's last byte starts it */
@@ -252,7 +247,6 @@ static void dma_write(void *opaque, uint64_t off, const uint8_t *data, unsigned 
 		memset(f->dma_addr, 0, sizeof(f->dma_addr));
 		dma_transfer(f, gpa);
 	}
-	pthread_mutex_unlock(&f->lock);
 }
 
 static const struct io_handler fw_cfg_ports_ops = { ports_read, ports_write };
@@ -262,7 +256,6 @@ static void free_items(struct fw_cfg *f)
 {
 	for (int i = 0; i < f->nitems; i++)
 		free(f->item[i].data);
-	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
 
@@ -275,7 +268,6 @@ static int fw_cfg_create(struct vm *vm, char *err, size_t n)
 	}
 	f->vm = vm;
 	f->key = KEY_INVALID;
-	pthread_mutex_init(&f->lock, NULL);
 	if (fill(f, vm) != 0) {
 		free_items(f);
 		snprintf(err, n, "out of memory for its items");

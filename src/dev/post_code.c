@@ -2,7 +2,6 @@
  * waste a bus cycle. Reads see no device (all ones), as on most boards.
  * The codes are what a POST card would show: --post-codes prints each as
  * it comes, --stats the count, the last one and the last few in order. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,9 +11,10 @@
 
 #define POST_HISTORY 16
 
+/* no lock of its own: bus_access serializes the writes, and the stats are
+ * read after the vCPUs have stopped */
 struct post_card {
 	struct vm *vm;
-	pthread_mutex_t lock;
 	uint64_t count;
 	uint8_t recent[POST_HISTORY];   /* a ring: recent[count % POST_HISTORY] is next */
 };
@@ -24,10 +24,8 @@ static void post_code_write(void *opaque, uint64_t off, const uint8_t *data, uns
 	(void)off;
 	(void)size;
 	struct post_card *p = opaque;
-	pthread_mutex_lock(&p->lock);
 	p->recent[p->count % POST_HISTORY] = data[0];
 	p->count++;
-	pthread_mutex_unlock(&p->lock);
 	if (p->vm->cfg.post_codes)
 		dprintf(2, "popek: POST code %#04x\n", data[0]);
 }
@@ -42,9 +40,7 @@ static int post_code_create(struct vm *vm, char *err, size_t n)
 		return -1;
 	}
 	p->vm = vm;
-	pthread_mutex_init(&p->lock, NULL);
 	if (bus_register(&vm->pio, PORT_POST_CODE, 1, &post_code_ops, p, "post-code") != 0) {
-		pthread_mutex_destroy(&p->lock);
 		free(p);
 		snprintf(err, n, "port %#x is taken", PORT_POST_CODE);
 		return -1;
@@ -54,11 +50,7 @@ static int post_code_create(struct vm *vm, char *err, size_t n)
 
 static void post_code_destroy(struct vm *vm)
 {
-	struct post_card *p = device_opaque(&vm->pio, &post_code_ops);
-	if (p) {
-		pthread_mutex_destroy(&p->lock);
-		free(p);
-	}
+	free(device_opaque(&vm->pio, &post_code_ops));
 }
 
 static void post_code_stats(struct vm *vm, int fd)
