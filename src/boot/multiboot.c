@@ -16,25 +16,9 @@
 #include "boot/multiboot_header.h"
 #include "boot/multiboot_info.h"
 
-/* Paging is off at entry, so an entry given as a virtual address (a
- * higher-half kernel) is reached through the segment's physical address. */
-static uint64_t physical_entry(const struct elf_image *img)
-{
-	for (int i = 0; i < img->nseg; i++) {
-		const struct load_segment *s = &img->seg[i];
-		if (img->entry >= s->paddr && img->entry - s->paddr < s->memsz)
-			return img->entry;
-	}
-	for (int i = 0; i < img->nseg; i++) {
-		const struct load_segment *s = &img->seg[i];
-		if (img->entry >= s->vaddr && img->entry - s->vaddr < s->memsz)
-			return img->entry - s->vaddr + s->paddr;
-	}
-	return img->entry;
-}
-
-/* The first instruction must be one the loader put there: an entry
- * anywhere else would run whatever the guest's memory holds. */
+/* Is the entry inside a segment's physical range?  The first instruction
+ * must be one the loader put there: an entry anywhere else would run
+ * whatever the guest's memory holds. */
 static bool entry_loaded(const struct elf_image *img)
 {
 	for (int i = 0; i < img->nseg; i++) {
@@ -43,6 +27,20 @@ static bool entry_loaded(const struct elf_image *img)
 			return true;
 	}
 	return false;
+}
+
+/* Paging is off at entry, so an entry given as a virtual address (a
+ * higher-half kernel) is reached through the segment's physical address. */
+static uint64_t physical_entry(const struct elf_image *img)
+{
+	if (entry_loaded(img))
+		return img->entry;
+	for (int i = 0; i < img->nseg; i++) {
+		const struct load_segment *s = &img->seg[i];
+		if (img->entry >= s->vaddr && img->entry - s->vaddr < s->memsz)
+			return img->entry - s->vaddr + s->paddr;
+	}
+	return img->entry;
 }
 
 static int image_from_elf(const struct boot_file *f, struct elf_image *img, char *err, size_t n)

@@ -119,15 +119,6 @@ int guest_mem_add_rom(struct guest_mem *m, uint64_t gpa, const void *data, uint6
 	return 0;
 }
 
-bool gpa_is_rom(const struct guest_mem *m, uint64_t gpa)
-{
-	for (int i = 0; i < m->nregions; i++)
-		if (m->region[i].rom && gpa >= m->region[i].gpa &&
-		    gpa - m->region[i].gpa < m->region[i].size)
-			return true;
-	return false;
-}
-
 void guest_mem_free(struct guest_mem *m)
 {
 	for (int i = 0; i < m->nregions; i++)
@@ -146,6 +137,12 @@ static const struct mem_region *region_of(const struct guest_mem *m, uint64_t gp
 			return r;
 	}
 	return NULL;
+}
+
+bool gpa_is_rom(const struct guest_mem *m, uint64_t gpa)
+{
+	const struct mem_region *r = region_of(m, gpa, 1);
+	return r && r->rom;
 }
 
 void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)

@@ -120,6 +120,17 @@ static void raw_code_added(void *opaque, uint64_t pfn)
 		raw_revoke_write(opaque, pfn);
 }
 
+/* The memfd past guest RAM: the patch pages, then the monitor tables. */
+static uint64_t patch_offset(const struct guest_mem *m)
+{
+	return (RAW_RAM_OFFSET + m->ram_size + 4095) & ~4095ull;
+}
+
+static uint64_t tables_offset(const struct guest_mem *m)
+{
+	return patch_offset(m) + (uint64_t)RAW_PATCH_PAGES * 4096;
+}
+
 static int raw_vm_create(struct vm *vm, char *err, size_t n)
 {
 	if (engine_emu.vm_create(vm, err, n) != 0)
@@ -132,10 +143,7 @@ static int raw_vm_create(struct vm *vm, char *err, size_t n)
 	}
 	v->watch_write = raw_watch_write;
 	v->code_added = raw_code_added;
-	/* the patch pages follow guest RAM in the memfd, the monitor tables
-	 * follow them */
-	uint64_t end = (RAW_RAM_OFFSET + vm->mem.ram_size + 4095) & ~4095ull;
-	if (ftruncate(vm->mem.fd, (off_t)(end + (uint64_t)RAW_PATCH_PAGES * 4096 +
+	if (ftruncate(vm->mem.fd, (off_t)(tables_offset(&vm->mem) +
 					  raw_tables_size(raw_guest_npfn(&vm->mem)))) != 0) {
 		snprintf(err, n, "cannot size patch memory: %s", strerror(errno));
 		return -1;
@@ -175,8 +183,8 @@ static int raw_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 	c->rem_done = rem_done;
 	c->evm->watch_opaque = r;
 	const struct guest_mem *m = &cpu->vm->mem;
-	r->patch_off = (RAW_RAM_OFFSET + m->ram_size + 4095) & ~4095ull;
-	r->tables_off = r->patch_off + (uint64_t)RAW_PATCH_PAGES * 4096;
+	r->patch_off = patch_offset(m);
+	r->tables_off = tables_offset(m);
 	if (raw_shadow_init(r, err, n) != 0)
 		goto fail;
 	r->code = calloc(r->npfn ? r->npfn : 1, sizeof(*r->code));
