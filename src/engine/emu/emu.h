@@ -133,8 +133,6 @@ struct tlb_entry {
  * The largest are FXSAVE/FXRSTOR, 64 pieces of 8 bytes, and FSAVE/FRSTOR,
  * 23 pieces; a page crossing adds one. A guest may aim any of them at a
  * device, so the bound is the instruction set's, not a typical guest's. */
-#define MCE_BANKS 10   /* as QEMU's default CPU models have */
-
 #define MMIO_LOG 80
 #define MMIO_WQ 80
 
@@ -207,6 +205,8 @@ struct hot_rip {
 	uint64_t rip;
 	uint64_t count;
 };
+
+#define MCE_BANKS 10   /* machine-check banks, as QEMU's default CPU models have */
 
 struct emu_cpu {
 	struct cpu_state s;

@@ -70,33 +70,30 @@ int raw_host_runs_compat(char *why, size_t n)
 {
 	static int known = -1;     /* 0 yes, 1 no: the answer never changes */
 	static char known_why[200];
-	if (known >= 0) {
-		if (known)
-			snprintf(why, n, "%s", known_why);
-		return known ? -1 : 0;
+	if (known < 0) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			snprintf(why, n, "could not fork to probe 32-bit code: %s", strerror(errno));
+			return -1;    /* not remembered: may work next time */
+		}
+		if (pid == 0)
+			probe_child();
+		int st = 0;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : PROBE_SETUP;
+		known = code != PROBE_OK;
+		if (code == PROBE_FAULT)
+			snprintf(known_why, sizeof(known_why),
+				 "this host cannot run 32-bit code natively: a far jump to a 32-bit code "
+				 "segment of the process's LDT faults (the host kernel does not load LDT "
+				 "code segments; seen under the PVM hypervisor)");
+		else if (code != PROBE_OK)
+			snprintf(known_why, sizeof(known_why),
+				 "this host cannot run 32-bit code natively: the probe of a 32-bit code "
+				 "segment failed (%s %d)", WIFEXITED(st) ? "status" : "signal",
+				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(why, n, "could not fork to probe 32-bit code: %s", strerror(errno));
-		return -1;    /* not remembered: may work next time */
-	}
-	if (pid == 0)
-		probe_child();
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	int code = WIFEXITED(st) ? WEXITSTATUS(st) : PROBE_SETUP;
-	known = code != PROBE_OK;
-	if (code == PROBE_FAULT)
-		snprintf(known_why, sizeof(known_why),
-			 "this host cannot run 32-bit code natively: a far jump to a 32-bit code "
-			 "segment of the process's LDT faults (the host kernel does not load LDT code "
-			 "segments; seen under the PVM hypervisor)");
-	else if (code != PROBE_OK)
-		snprintf(known_why, sizeof(known_why),
-			 "this host cannot run 32-bit code natively: the probe of a 32-bit code "
-			 "segment failed (%s %d)", WIFEXITED(st) ? "status" : "signal",
-			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	if (known)
 		snprintf(why, n, "%s", known_why);
 	return known ? -1 : 0;

@@ -426,17 +426,15 @@ static int answer_if(struct k_ucontext *uc)
 		run_on(m);
 		return 1;
 	}
-	if (ip[0] == 0xfb) {
-		uint32_t next = (uint32_t)(uint64_t)ip + 1;
-		if ((next & 0xfff) == 0 || (ip[1] == 0xf4 && kind_at(next) == RAW_K_NONE))
-			return 0;   /* the next byte may be on a page not mapped, or a HLT */
-		uint32_t was = ctrl->vif;
-		__atomic_store_n(&ctrl->vif, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&ctrl->irq_waiting, __ATOMIC_SEQ_CST)) {
-			__atomic_store_n(&ctrl->vif, was, __ATOMIC_SEQ_CST);
-			return 0;
-		}
-	} else {
+	if (ip[0] != 0xfb)
+		return 0;
+	uint32_t next = (uint32_t)(uint64_t)ip + 1;
+	if ((next & 0xfff) == 0 || (ip[1] == 0xf4 && kind_at(next) == RAW_K_NONE))
+		return 0;   /* the next byte may be on a page not mapped, or a HLT */
+	uint32_t was = ctrl->vif;
+	__atomic_store_n(&ctrl->vif, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ctrl->irq_waiting, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&ctrl->vif, was, __ATOMIC_SEQ_CST);
 		return 0;
 	}
 	m->rip = (uint32_t)(m->rip + 1);
