@@ -6,7 +6,7 @@ WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -DPOPEK_VERSION='"$(VERSION)"' $(WARN) -Isrc -pthread -MMD -MP
 SANFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDLIBS  := -pthread -lm
+LDLIBS  := -pthread -lm -lslirp
 
 SRC      := $(shell find src -name '*.c' -not -path 'src/monitor/*' -not -path 'src/engine/raw/stub/*' | sort)
 OBJ      := $(SRC:%.c=build/obj/%.o) build/obj/raw-stub-image.o

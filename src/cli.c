@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dev/virtio/blk.h"
+#include "dev/virtio/net.h"
 #include "vm.h"
 
 void cli_usage(FILE *f)
@@ -32,7 +34,15 @@ void cli_usage(FILE *f)
 		"      --no-seccomp      run without popek's own system-call filter (debugging)\n"
 		"      --debugcon FILE   QEMU's debug console (port 0x402) to FILE, - for stderr\n"
 		"      --post-codes      print each POST code written to port 0x80 as it comes\n"
-		"      --device pc-testdev  QEMU's test device (ports 0xe0-0xeb, 0x2000; MMIO 0xff000000)\n"
+		"      --disk FILE[,ro]  a raw disk image as a virtio-blk device (/dev/vda, then vdb...;\n"
+		"                        repeatable, up to 8); ro: the guest cannot write it\n"
+		"      --net user[,hostfwd=tcp:HOSTADDR:HOSTPORT-:GUESTPORT,...][,mac=XX:XX:XX:XX:XX:XX]\n"
+		"                        a virtio-net device on user-mode networking (guest 10.0.2.15 by\n"
+		"                        DHCP, host 10.0.2.2, DNS 10.0.2.3); hostfwd forwards a host port\n"
+		"      --net tap=NAME[,mac=...]  a virtio-net device on an existing tap device\n"
+		"      --device NAME     add a device: pc-testdev (QEMU's test device, ports 0xe0-0xeb,\n"
+		"                        0x2000, MMIO 0xff000000), virtio-rng (entropy from the host),\n"
+		"                        virtio-console[,path=FILE] (hvc0, written to FILE; default stdout)\n"
 		"      --bios FILE       start in a firmware ROM (e.g. SeaBIOS's bios.bin) at the reset vector (emu)\n"
 		"  -h, --help            this text\n"
 		"\n"
@@ -89,7 +99,30 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 enum { OPT_ENGINE = 256, OPT_STATS, OPT_LOAD, OPT_MODE, OPT_DETERMINISTIC, OPT_NO_SECCOMP,
-       OPT_DEBUGCON, OPT_POST_CODES, OPT_DEVICE, OPT_BIOS };
+       OPT_DEBUGCON, OPT_POST_CODES, OPT_DEVICE, OPT_BIOS, OPT_DISK, OPT_NET };
+
+/* --device NAME[,options] */
+static int parse_device(char *spec, struct run_options *o, char *err, size_t n)
+{
+	if (strcmp(spec, "pc-testdev") == 0) {
+		o->pc_testdev = true;
+	} else if (strcmp(spec, "virtio-rng") == 0) {
+		o->virtio_rng = true;
+	} else if (strncmp(spec, "virtio-console", 14) == 0 && (spec[14] == 0 || spec[14] == ',')) {
+		o->virtio_console = true;
+		if (spec[14] == ',') {
+			if (strncmp(spec + 15, "path=", 5) != 0 || !spec[20]) {
+				snprintf(err, n, "--device %s: the option of virtio-console is path=FILE", spec);
+				return -1;
+			}
+			o->virtio_console_path = spec + 20;
+		}
+	} else {
+		snprintf(err, n, "--device %s: unknown device (pc-testdev, virtio-rng, virtio-console)", spec);
+		return -1;
+	}
+	return 0;
+}
 
 int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_t n)
 {
@@ -108,6 +141,8 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 		{ "post-codes", no_argument, NULL, OPT_POST_CODES },
 		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "bios", required_argument, NULL, OPT_BIOS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -148,11 +183,21 @@ int cli_parse_run(int argc, char **argv, struct run_options *o, char *err, size_
 		case OPT_POST_CODES: o->post_codes = true; break;
 		case OPT_BIOS: o->bios = optarg; break;
 		case OPT_DEVICE:
-			if (strcmp(optarg, "pc-testdev") != 0) {
-				snprintf(err, n, "--device %s: unknown device (popek adds pc-testdev)", optarg);
+			if (parse_device(optarg, o, err, n) != 0)
+				return -1;
+			break;
+		case OPT_NET:
+			if (net_parse(optarg, &o->net, err, n) != 0)
+				return -1;
+			break;
+		case OPT_DISK:
+			if (o->ndisks == VM_MAX_DISKS) {
+				snprintf(err, n, "--disk %s: at most %d disks", optarg, VM_MAX_DISKS);
 				return -1;
 			}
-			o->pc_testdev = true;
+			if (disk_parse(optarg, &o->disk[o->ndisks], err, n) != 0)
+				return -1;
+			o->ndisks++;
 			break;
 		case OPT_LOAD:
 			if (parse_u64(optarg, &v) != 0) {

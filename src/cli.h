@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "boot/boot.h"
+#include "vm.h"
 
 struct run_options {
 	struct boot_config boot;
@@ -21,6 +22,12 @@ struct run_options {
 	const char *debugcon;   /* --debugcon: a file, or "-" for stderr; NULL: none */
 	bool post_codes;        /* --post-codes: print each POST code as it comes */
 	bool pc_testdev;        /* --device pc-testdev */
+	bool virtio_rng;        /* --device virtio-rng */
+	bool virtio_console;    /* --device virtio-console[,path=FILE] */
+	const char *virtio_console_path;  /* NULL or "-": popek's standard output */
+	struct vm_disk disk[VM_MAX_DISKS];  /* --disk FILE[,ro], in order: vda, vdb, ... */
+	int ndisks;
+	struct vm_net net;      /* --net user[,...] | tap=NAME */
 	const char *bios;       /* --bios: a firmware ROM the CPU starts in */
 };
 

@@ -7,6 +7,7 @@
 #include "boot/boot.h"
 #include "boot/boot_file.h"
 #include "cli.h"
+#include "dev/virtio/blk.h"
 #include "dev/device.h"
 #include "vm.h"
 
@@ -105,6 +106,17 @@ static int cmd_run(int argc, char **argv)
 			return fail_input(err);
 		}
 	}
+	for (int i = 0; i < o.ndisks; i++)
+		if (disk_open(&o.disk[i], err, sizeof(err)) != 0)
+			return fail_input(err);
+	int hvc_fd = STDOUT_FILENO;
+	if (o.virtio_console && o.virtio_console_path && strcmp(o.virtio_console_path, "-") != 0) {
+		hvc_fd = open(o.virtio_console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+		if (hvc_fd < 0) {
+			snprintf(err, sizeof(err), "--device virtio-console,path=%s: %m", o.virtio_console_path);
+			return fail_input(err);
+		}
+	}
 	struct vm_config cfg = {
 		.ram_size = o.ram_size,
 		.ncpus = o.ncpus,
@@ -116,11 +128,17 @@ static int cmd_run(int argc, char **argv)
 		.debugcon_fd = debugcon_fd,
 		.post_codes = o.post_codes,
 		.pc_testdev = o.pc_testdev,
+		.ndisks = o.ndisks,
+		.net = o.net,
+		.virtio_rng = o.virtio_rng,
+		.virtio_console = o.virtio_console,
+		.virtio_console_fd = hvc_fd,
 		.bios = bios.data,
 		.bios_size = bios.size,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};
+	memcpy(cfg.disk, o.disk, sizeof(cfg.disk));
 	static struct vm vm;   /* large (per-vCPU stats tables): not on the stack */
 	if (vm_create(&vm, engine, &cfg, err, sizeof(err)) != 0) {
 		boot_file_free(&bios);

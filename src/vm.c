@@ -43,9 +43,14 @@ int vm_dma_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
 {
 	if (gpa_write(&vm->mem, gpa, src, len) != 0)
 		return -1;
+	vm_ram_written(vm, gpa, len);
+	return 0;
+}
+
+void vm_ram_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
 	if (vm->engine && vm->engine->ram_written)
 		vm->engine->ram_written(vm, gpa, len);
-	return 0;
 }
 
 int vm_dma_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len)

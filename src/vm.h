@@ -43,6 +43,31 @@ struct vcpu {
 	struct vcpu_stats stats;
 };
 
+#define VM_MAX_DISKS 8
+
+/* A virtio-blk image (--disk), opened and locked by disk_open. */
+struct vm_disk {
+	const char *path;
+	bool read_only;
+	int fd;
+};
+
+#define VM_MAX_HOSTFWD 8
+
+/* A virtio-net backend (--net), parsed by net_parse (dev/virtio/net.h). */
+struct vm_net {
+	bool enabled;
+	bool user;                /* libslirp user-mode networking; else tap */
+	char tap[16];             /* --net tap=NAME */
+	uint8_t mac[6];
+	struct vm_hostfwd {
+		bool udp;
+		uint32_t host_addr;   /* network byte order; 0: 127.0.0.1 */
+		uint16_t host_port, guest_port;
+	} fwd[VM_MAX_HOSTFWD];
+	int nfwd;
+};
+
 struct vm_config {
 	uint64_t ram_size;
 	int ncpus;
@@ -56,6 +81,12 @@ struct vm_config {
 	bool pc_testdev;      /* QEMU's pc-testdev (--device pc-testdev) */
 	const uint8_t *bios;  /* --bios: the ROM image, mapped below 4 GiB; NULL: none */
 	uint64_t bios_size;
+	struct vm_disk disk[VM_MAX_DISKS];  /* --disk: /dev/vda, /dev/vdb ... */
+	int ndisks;
+	struct vm_net net;    /* --net */
+	bool virtio_rng;      /* --device virtio-rng */
+	bool virtio_console;  /* --device virtio-console[,path=FILE] */
+	int virtio_console_fd; /* ... where hvc0 writes */
 	int console_in_fd;    /* -1: no input */
 	int console_out_fd;
 };
@@ -114,6 +145,9 @@ void vm_irq_line(struct vm *vm, unsigned line, int level);
  * RAM. Writes tell the engine, which may keep decoded code of the pages. */
 int vm_dma_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
 int vm_dma_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
+/* A device wrote guest RAM through a host pointer (gpa_ptr): tells the
+ * engine, as vm_dma_write does. */
+void vm_ram_written(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Ends the run with this status (first caller wins); safe from any thread. */
 void vm_request_stop(struct vm *vm, int status, const char *why);
 /* The machine's clock runs at 1 GHz: vm_now_ns() counts its ticks, and

@@ -44,6 +44,15 @@ static const int run_calls[] = {
 	SYS_wait4, SYS_waitid,    /* ... and reaping it */
 	SYS_rseq, SYS_set_robust_list, /* a new thread registers both as it starts; rseq goes as it ends */
 	SYS_restart_syscall, SYS_exit, SYS_exit_group,
+	SYS_preadv, SYS_pwritev, SYS_fdatasync, SYS_fallocate, /* virtio-blk on its image */
+	SYS_getrandom,            /* virtio-rng */
+	/* virtio-net --net user: libslirp opens a host socket for each guest
+	 * connection or UDP flow and accepts on its hostfwd listeners */
+	SYS_socket, SYS_connect, SYS_accept, SYS_shutdown,
+	SYS_setsockopt, SYS_getsockopt, /* non-blocking setup, SO_ERROR after a connect */
+	SYS_getpeername,          /* ... whether a connect went through */
+	SYS_sendto, SYS_recvfrom, /* send() and recv() on those sockets */
+	SYS_recvmsg,              /* ... and their ICMP errors (MSG_ERRQUEUE) */
 };
 
 /* The sanitizer runtime at exit (LeakSanitizer stops the world with a
@@ -68,7 +77,7 @@ static const int sanitizer_calls[] = {
 /* Terminal requests the console makes (isatty, raw mode and back). */
 static const unsigned tty_ioctls[] = { TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCGPGRP };
 
-#define MAX_INSNS 160
+#define MAX_INSNS 256
 struct prog {
 	struct sock_filter f[MAX_INSNS];
 	unsigned n;

@@ -3,18 +3,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/aml.h"
 #include "boot/boot_error.h"
 #include "boot/boot_layout.h"
 #include "boot/mptable.h"
 #include "dev/acpi_pm.h"
 #include "dev/device.h"
+#include "dev/pci.h"
 
 /* xAPIC ids go up to 254 and the I/O APIC takes the id after the last
  * processor's, as in the MP table. */
 #define ACPI_MAX_CPUS 254
 
-/* The DSDT's AML, encoded by hand (ACPI 6.0, chapter 20; the bytes are what
- * iasl makes of this source):
+/* The DSDT's definition block (ACPI 6.0; iasl makes the same bytes of
+ * tests/unit/dsdt.asl):
  *
  *   DefinitionBlock ("", "DSDT", 2, "POPEK ", "POPEKVM ", 1)
  *   {
@@ -25,9 +27,25 @@
  *           {
  *               Name (_HID, "QEMU0001")
  *               Name (_STA, 0x0F)
- *               Name (_CRS, ResourceTemplate ()
- *               {
- *                   IO (Decode16, 0x0505, 0x0505, 0x01, 0x01)
+ *               Name (_CRS, ResourceTemplate () { IO (Decode16, 0x0505, 0x0505, 0x01, 0x01) })
+ *           }
+ *           Device (PCI0)
+ *           {
+ *               Name (_HID, EisaId ("PNP0A03"))
+ *               Name (_ADR, Zero)
+ *               Name (_UID, Zero)
+ *               Name (_CRS, ResourceTemplate () {
+ *                   WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0xFF, 0, 0x100)
+ *                   IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08)
+ *                   WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+ *                           0, 0x0000, 0x0CF7, 0, 0x0CF8)
+ *                   WordIO (..., 0, 0x0D00, 0xFFFF, 0, 0xF300)
+ *                   DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable,
+ *                                ReadWrite, 0, 0xC0000000, 0xCFFFFFFF, 0, 0x10000000)
+ *               })
+ *               Name (_PRT, Package (0x80) {
+ *                   Package (0x04) { 0xFFFF, Zero, Zero, 0x10 },   // slot 0 INTA -> GSI 16
+ *                   ...                                            // slot s pin p -> PCI_GSI(s, p)
  *               })
  *           }
  *       }
@@ -36,44 +54,116 @@
  * \_S5 gives the SLP_TYP values for PM1a_CNT and PM1b_CNT that put the
  * machine into soft off; the last two elements are reserved. PEVT is the
  * pvpanic port (dev/pvpanic.c) under the name and resource QEMU gives it:
- * Linux binds its pvpanic driver to the _HID and takes the port from _CRS. */
-#define LO(x) ((x) & 0xff)
-#define HI(x) (((x) >> 8) & 0xff)
-const uint8_t acpi_dsdt_aml[] = {
-	0x08,                     /* NameOp */
-	'_', 'S', '5', '_',       /* NameSeg "_S5_" */
-	0x12,                     /* PackageOp */
-	0x08,                     /* PkgLength: 8 bytes, itself included */
-	0x04,                     /* NumElements */
-	0x0a, ACPI_SLP_TYP_S5,    /* BytePrefix 0x05: SLP_TYPa */
-	0x0a, ACPI_SLP_TYP_S5,    /* BytePrefix 0x05: SLP_TYPb */
-	0x00,                     /* ZeroOp: reserved */
-	0x00,                     /* ZeroOp: reserved */
+ * Linux binds its pvpanic driver to the _HID and takes the port from _CRS.
+ * PCI0 is bus 0 (dev/pci.h): Linux scans a PCI bus only under a PNP0A03
+ * device, takes its windows from _CRS (where the BARs popek assigned lie),
+ * and routes each slot's INTx by _PRT to the GSI popek drives. */
+static void pvpanic_device(struct aml *a)
+{
+	size_t dev = aml_device_open(a, "PEVT");
+	aml_name(a, "_HID");
+	aml_string(a, "QEMU0001");
+	aml_name(a, "_STA");
+	aml_int(a, 0x0f);                 /* present, enabled, shown, working */
+	aml_name(a, "_CRS");
+	static const uint8_t io[] = {
+		0x47, 0x01,                   /* I/O port descriptor, 16-bit decode */
+		PORT_PVPANIC & 0xff, PORT_PVPANIC >> 8,   /* minimum base */
+		PORT_PVPANIC & 0xff, PORT_PVPANIC >> 8,   /* maximum base */
+		0x01, 0x01,                   /* alignment, length: one port */
+		0x79, 0x00,                   /* end tag; checksum 0: not checked */
+	};
+	size_t crs = aml_buffer_open(a, sizeof(io));
+	aml_bytes(a, io, sizeof(io));
+	aml_close(a, crs);
+	aml_close(a, dev);
+}
 
-	0x10,                     /* ScopeOp */
-	0x35,                     /* PkgLength: 53 bytes, to the end */
-	'_', 'S', 'B', '_',       /* \_SB_ (iasl drops the root prefix at the root) */
-	0x5b, 0x82,               /* DeviceOp */
-	0x2e,                     /* PkgLength: 46 bytes, to the end */
-	'P', 'E', 'V', 'T',
-	0x08, '_', 'H', 'I', 'D', /* Name (_HID, */
-	0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00,   /* StringPrefix "QEMU0001" */
-	0x08, '_', 'S', 'T', 'A', /* Name (_STA, */
-	0x0a, 0x0f,               /* 0x0F: present, enabled, shown, working */
-	0x08, '_', 'C', 'R', 'S', /* Name (_CRS, */
-	0x11,                     /* BufferOp */
-	0x0d,                     /* PkgLength: 13 bytes */
-	0x0a, 0x0a,               /* BufferSize: 10 */
-	0x47, 0x01,               /* I/O port descriptor, 16-bit decode */
-	LO(PORT_PVPANIC), HI(PORT_PVPANIC),   /* minimum base */
-	LO(PORT_PVPANIC), HI(PORT_PVPANIC),   /* maximum base */
-	0x01,                     /* alignment */
-	0x01,                     /* length: one port */
-	0x79, 0x00,               /* end tag; checksum 0: not checked */
-};
-#undef LO
-#undef HI
-const size_t acpi_dsdt_aml_len = sizeof(acpi_dsdt_aml);
+/* Word/DWord address space descriptors (ACPI 6.0, 6.4.3.5): producer,
+ * fixed minimum and maximum, positive decode. */
+#define ADDR_FIXED 0x0c
+static void word_space(struct aml *a, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max)
+{
+	uint16_t len = (uint16_t)(max - min + 1);
+	uint8_t d[16] = { 0x88, 13, 0, type, ADDR_FIXED, type_flags, 0, 0, (uint8_t)min, (uint8_t)(min >> 8),
+			  (uint8_t)max, (uint8_t)(max >> 8), 0, 0, (uint8_t)len, (uint8_t)(len >> 8) };
+	aml_bytes(a, d, sizeof(d));
+}
+
+static void dword_memory(struct aml *a, uint32_t min, uint32_t max)
+{
+	uint32_t v[5] = { 0, min, max, 0, max - min + 1 };  /* granularity, range, translation, length */
+	uint8_t d[6] = { 0x87, 23, 0, 0 /* memory */, ADDR_FIXED, 0x01 /* read-write, non-cacheable */ };
+	aml_bytes(a, d, sizeof(d));
+	aml_bytes(a, v, sizeof(v));
+}
+
+/* What bus 0 decodes: all bus numbers, the ports but the configuration
+ * mechanism's own, and the PCI window where popek places BARs. */
+static void pci_root_resources(struct aml *a)
+{
+	uint8_t buf[256];
+	struct aml r;
+	aml_init(&r, buf, sizeof(buf));
+	word_space(&r, 2, 0, 0, 0xff);                  /* bus numbers */
+	static const uint8_t cf8[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+	aml_bytes(&r, cf8, sizeof(cf8));                /* consumed: 0xcf8-0xcff */
+	word_space(&r, 1, 0x03, 0x0000, 0x0cf7);        /* I/O, ISA and non-ISA ranges */
+	word_space(&r, 1, 0x03, 0x0d00, 0xffff);
+	dword_memory(&r, (uint32_t)PCI_MMIO_BASE, (uint32_t)(PCI_MMIO_BASE + PCI_MMIO_SIZE - 1));
+	static const uint8_t end[] = { 0x79, 0x00 };
+	aml_bytes(&r, end, sizeof(end));
+	aml_name(a, "_CRS");
+	size_t crs = aml_buffer_open(a, (unsigned)r.len);
+	aml_bytes(a, buf, r.len);
+	aml_close(a, crs);
+}
+
+static void pci_root(struct aml *a)
+{
+	size_t dev = aml_device_open(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name(a, "_ADR");
+	aml_int(a, 0);
+	aml_name(a, "_UID");
+	aml_int(a, 0);
+	pci_root_resources(a);
+	aml_name(a, "_PRT");
+	size_t prt = aml_package_open(a, PCI_SLOTS * 4);
+	for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			/* address (slot, any function), pin, source (none: a GSI), GSI */
+			size_t e = aml_package_open(a, 4);
+			aml_int(a, (uint64_t)slot << 16 | 0xffff);
+			aml_int(a, pin);
+			aml_int(a, 0);
+			aml_int(a, PCI_GSI(slot, pin));
+			aml_close(a, e);
+		}
+	}
+	aml_close(a, prt);
+	aml_close(a, dev);
+}
+
+size_t acpi_dsdt_aml(uint8_t *buf, size_t cap)
+{
+	struct aml a;
+	aml_init(&a, buf, cap);
+	aml_name(&a, "_S5");
+	size_t s5 = aml_package_open(&a, 4);
+	aml_int(&a, ACPI_SLP_TYP_S5);   /* SLP_TYPa */
+	aml_int(&a, ACPI_SLP_TYP_S5);   /* SLP_TYPb */
+	aml_int(&a, 0);                 /* reserved */
+	aml_int(&a, 0);
+	aml_close(&a, s5);
+	size_t sb = aml_scope_open(&a, "_SB");
+	pvpanic_device(&a);
+	pci_root(&a);
+	aml_close(&a, sb);
+	return a.overflow ? 0 : a.len;
+}
+
 
 _Static_assert(BOOT_ACPI_MADT + sizeof(struct acpi_madt) +
 	       ACPI_MAX_CPUS * sizeof(struct acpi_madt_lapic) + sizeof(struct acpi_madt_ioapic) +
@@ -84,8 +174,7 @@ _Static_assert(BOOT_ACPI_RSDT + sizeof(struct acpi_header) + 2 * 4 <= BOOT_ACPI_
 _Static_assert(BOOT_ACPI_XSDT + sizeof(struct acpi_header) + 2 * 8 <= BOOT_ACPI_FACS, "XSDT before FACS");
 _Static_assert(BOOT_ACPI_FACS + sizeof(struct acpi_facs) <= BOOT_ACPI_FADT, "FACS before FADT");
 _Static_assert(BOOT_ACPI_FADT + sizeof(struct acpi_fadt) <= BOOT_ACPI_DSDT, "FADT before DSDT");
-_Static_assert(BOOT_ACPI_DSDT + sizeof(struct acpi_header) + sizeof(acpi_dsdt_aml) <= BOOT_ACPI_MADT,
-	       "DSDT before MADT");
+_Static_assert(BOOT_ACPI_DSDT < BOOT_ACPI_MADT, "the DSDT before the MADT");
 _Static_assert(BOOT_ACPI_FACS % 64 == 0, "the FACS is 64-byte aligned");
 _Static_assert(BOOT_ACPI_RSDP % 16 == 0, "the RSDP is on a 16-byte boundary");
 
@@ -198,13 +287,16 @@ static void build_fadt(struct acpi_fadt *f)
 	seal(f);
 }
 
-static void build_dsdt(uint8_t *buf)
+static int build_dsdt(uint8_t *buf)
 {
-	size_t len = sizeof(struct acpi_header) + acpi_dsdt_aml_len;
+	size_t aml = acpi_dsdt_aml(buf + sizeof(struct acpi_header),
+				   BOOT_ACPI_MADT - BOOT_ACPI_DSDT - sizeof(struct acpi_header));
+	if (aml == 0)
+		return -1;
 	/* Revision 2: AML integers are 64 bits wide. */
-	header((struct acpi_header *)buf, "DSDT", len, 2);
-	memcpy(buf + sizeof(struct acpi_header), acpi_dsdt_aml, acpi_dsdt_aml_len);
+	header((struct acpi_header *)buf, "DSDT", sizeof(struct acpi_header) + aml, 2);
 	seal(buf);
+	return 0;
 }
 
 size_t acpi_madt_size(int ncpus)
@@ -270,7 +362,10 @@ int acpi_write(const struct guest_mem *m, int ncpus, char *err, size_t n)
 	build_xsdt(AT(BOOT_ACPI_XSDT));
 	build_facs((struct acpi_facs *)AT(BOOT_ACPI_FACS));
 	build_fadt((struct acpi_fadt *)AT(BOOT_ACPI_FADT));
-	build_dsdt(AT(BOOT_ACPI_DSDT));
+	if (build_dsdt(AT(BOOT_ACPI_DSDT)) != 0) {
+		free(area);
+		return boot_fail(err, n, "ACPI tables: the DSDT does not fit below the MADT");
+	}
 	build_madt(AT(BOOT_ACPI_MADT), ncpus);
 #undef AT
 	int bad = gpa_write(m, BOOT_ACPI_RSDP, area, size) < 0;

@@ -3,7 +3,7 @@
  * interrupt controllers and the fixed hardware of dev/acpi_pm.h, and can
  * power the machine off (\_S5) and reset it (the FADT's reset register).
  *
- *   RSDP (rev 2) -> RSDT, XSDT -> FADT (rev 6) -> FACS, DSDT (\_S5, pvpanic)
+ *   RSDP (rev 2) -> RSDT, XSDT -> FADT (rev 6) -> FACS, DSDT (\_S5, pvpanic, PCI0)
  *                              -> MADT (rev 4)
  *
  * All of them lie in the BIOS area at the BOOT_ACPI_* addresses of
@@ -231,9 +231,9 @@ _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT I/O APIC entry");
 _Static_assert(sizeof(struct acpi_madt_override) == 10, "MADT override entry");
 _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT local APIC NMI entry");
 
-/* The DSDT's definition block, after its header: \_S5 and the pvpanic device. */
-extern const uint8_t acpi_dsdt_aml[];
-extern const size_t acpi_dsdt_aml_len;
+/* Writes the DSDT's definition block (after its header: \_S5, the pvpanic
+ * device, PCI bus 0) into buf: its length, or 0 when cap is too small. */
+size_t acpi_dsdt_aml(uint8_t *buf, size_t cap);
 
 /* Length of the MADT for ncpus processors. */
 size_t acpi_madt_size(int ncpus);

@@ -86,8 +86,8 @@
 #define BOOT_ACPI_FACS   0xf2100ull
 #define BOOT_ACPI_FADT   0xf2140ull
 #define BOOT_ACPI_DSDT   0xf2280ull
-#define BOOT_ACPI_MADT   0xf2300ull
-#define BOOT_ACPI_END    0xf3000ull
+#define BOOT_ACPI_MADT   0xf3000ull     /* the DSDT (PCI0's _PRT) has 3.4 KiB */
+#define BOOT_ACPI_END    0xf4000ull
 
 #define BOOT_KERNEL_DEFAULT 0x100000ull /* non-relocatable bzImage, 1 MiB */
 

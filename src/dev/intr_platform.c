@@ -13,6 +13,7 @@
 #include "dev/intr_platform.h"
 #include "dev/ioapic.h"
 #include "dev/lapic.h"
+#include "dev/pci.h"
 #include "dev/pic.h"
 #include "dev/pit.h"
 #include "vm.h"
@@ -226,6 +227,15 @@ static int plat_wrmsr(struct vcpu *cpu, uint32_t msr, uint64_t value)
 	return rc;
 }
 
+/* vm_irq_line's level says whether the source asserts its interrupt, as
+ * KVM_IRQ_LINE's does. The I/O APIC model sees wires: ISA lines are active
+ * high, PCI INTx lines (GSIs 16-23) active low, so those are inverted. */
+static int wire_level(unsigned line, int asserted)
+{
+	bool pci = line >= PCI_GSI_BASE && line < PCI_GSI_BASE + PCI_GSI_COUNT;
+	return pci ? !asserted : asserted != 0;
+}
+
 static void plat_line(struct vm *vm, unsigned line, int level)
 {
 	struct intr_plat *p = plat_of(vm);
@@ -234,7 +244,7 @@ static void plat_line(struct vm *vm, unsigned line, int level)
 	pthread_mutex_lock(&p->lock);
 	if (line < ISA_LINES)
 		pic_set_irq(&p->pic, line, level);
-	ioapic_set_irq(&p->ioapic, line, level);
+	ioapic_set_irq(&p->ioapic, line, wire_level(line, level));
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -517,6 +527,9 @@ static int intr_platform_create(struct vm *vm, char *err, size_t n)
 	p->irq0_level = true;
 	/* The MP table gives the I/O APIC the ID after the last CPU's. */
 	ioapic_init(&p->ioapic, (uint8_t)ncpus, apic_bus_send, p);
+	/* the PCI INTx wires idle high: pulled up while no function drives them */
+	for (unsigned g = PCI_GSI_BASE; g < PCI_GSI_BASE + PCI_GSI_COUNT; g++)
+		ioapic_set_irq(&p->ioapic, g, wire_level(g, 0));
 	struct lapic_env env = { plat_now, plat_tsc, apic_bus_send, apic_bus_eoi, p };
 	for (int i = 0; i < ncpus; i++)
 		lapic_init(&p->lapic[i], i, (uint32_t)i, i == 0, &env);

@@ -11,7 +11,7 @@
 extern struct device_desc com1_device;        /* serial.c: 16550A on COM1 */
 extern struct device_desc i8042_device;       /* i8042.c: keyboard controller, reset line */
 extern struct device_desc rtc_device;         /* rtc.c: MC146818 RTC and CMOS */
-extern struct device_desc pci_config_device;  /* pci_config.c: mechanism #1, no devices */
+extern struct device_desc pci_config_device;  /* pci.c: mechanism #1, host bridge, PCI window */
 extern struct device_desc debug_exit_device;  /* debug_exit.c: ends the run with a status */
 extern struct device_desc boot_timer_device;  /* boot_timer.c: Firecracker-style boot mark */
 extern struct device_desc post_code_device;   /* post_code.c: port 0x80 */

@@ -54,7 +54,7 @@ expect_line() {
 expect_line "RSDP found in the BIOS area" 'ACPI: RSDP 0x0+F2000 000024 \(v02 POPEK'
 expect_line "FADT revision 6" 'ACPI: FACP 0x0+F2140 000114 \(v06'
 expect_line "DSDT" 'ACPI: DSDT 0x0+F2280'
-expect_line "MADT" 'ACPI: APIC 0x0+F2300'
+expect_line "MADT" 'ACPI: APIC 0x0+F3000'
 expect_line "PM timer" 'ACPI: PM-Timer IO Port: 0x608'
 expect_line "SCI override" 'ACPI: INT_SRC_OVR \(bus 0 bus_irq 9 global_irq 9 high level\)'
 expect_line "CPUs from the MADT" 'ACPI: Using ACPI \(MADT\) for SMP configuration information'

@@ -136,14 +136,7 @@ static void check_facs(struct guest_mem *m, int ncpus)
  * Scope (\_SB) { Device (PEVT) { Name (_HID, "QEMU0001") Name (_STA, 0x0F)
  * Name (_CRS, ResourceTemplate () { IO (Decode16, 0x0505, 0x0505, 0x01, 0x01) }) } },
  * as iasl 20200925 encodes them. */
-static const uint8_t dsdt_aml[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00,
-	0x10, 0x35, '_', 'S', 'B', '_', 0x5b, 0x82, 0x2e, 'P', 'E', 'V', 'T',
-	0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00,
-	0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f,
-	0x08, '_', 'C', 'R', 'S', 0x11, 0x0d, 0x0a, 0x0a,
-	0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01, 0x79, 0x00,
-};
+#include "dsdt_iasl.h"
 #define S5_AML_LEN 14
 
 static const uint8_t *find_bytes(const uint8_t *hay, size_t n, const void *needle, size_t len)
@@ -160,17 +153,18 @@ static void check_dsdt(struct guest_mem *m, int ncpus)
 	if (h == NULL)
 		return;
 	const uint8_t *aml = (const uint8_t *)h + 36;
-	CHECK_EQ(h->length, 36 + sizeof(dsdt_aml), "acpi %d: DSDT holds \\_S5 and the pvpanic device", ncpus);
+	CHECK_EQ(h->length, 36 + sizeof(dsdt_iasl), "acpi %d: DSDT holds \\_S5, the pvpanic device and PCI0", ncpus);
 	CHECK_EQ(h->revision, 2, "acpi %d: DSDT revision 2 (64-bit integers)", ncpus);
-	CHECK(memcmp(aml, dsdt_aml, S5_AML_LEN) == 0, "acpi %d: \\_S5 AML bytes", ncpus);
-	CHECK(memcmp(aml, dsdt_aml, sizeof(dsdt_aml)) == 0, "acpi %d: DSDT AML bytes as iasl makes them", ncpus);
-	CHECK(acpi_dsdt_aml_len == sizeof(dsdt_aml) && dsdt_aml[9] == ACPI_SLP_TYP_S5,
+	CHECK(memcmp(aml, dsdt_iasl, S5_AML_LEN) == 0, "acpi %d: \\_S5 AML bytes", ncpus);
+	CHECK(h->length == 36 + sizeof(dsdt_iasl) && memcmp(aml, dsdt_iasl, sizeof(dsdt_iasl)) == 0,
+	      "acpi %d: DSDT AML bytes as iasl makes them of tests/unit/dsdt.asl", ncpus);
+	CHECK(aml[9] == ACPI_SLP_TYP_S5,
 	      "acpi %d: \\_S5 SLP_TYPa is the device's soft-off value", ncpus);
-	CHECK(find_bytes(aml, sizeof(dsdt_aml), "\x0dQEMU0001", 10) != NULL,
+	CHECK(find_bytes(aml, sizeof(dsdt_iasl), "\x0dQEMU0001", 10) != NULL,
 	      "acpi %d: pvpanic _HID is QEMU0001 (Linux's pvpanic-mmio matches it)", ncpus);
 	static const uint8_t io[] = { 0x47, 0x01, PORT_PVPANIC & 0xff, PORT_PVPANIC >> 8,
 				      PORT_PVPANIC & 0xff, PORT_PVPANIC >> 8, 0x01, 0x01 };
-	CHECK(find_bytes(aml, sizeof(dsdt_aml), io, sizeof(io)) != NULL,
+	CHECK(find_bytes(aml, sizeof(dsdt_iasl), io, sizeof(io)) != NULL,
 	      "acpi %d: pvpanic _CRS is one port at the device's address (%#x)", ncpus, PORT_PVPANIC);
 	CHECK(BOOT_ACPI_DSDT + h->length <= BOOT_ACPI_MADT, "acpi %d: the DSDT ends before the MADT", ncpus);
 }

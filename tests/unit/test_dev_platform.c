@@ -61,11 +61,27 @@ static void test_pci_config(void)
 		for (unsigned off = 0; off + widths[w] <= 4; off++)
 			CHECK_EQ(pio_in(vm, PORT_PCI_DATA + off, widths[w]),
 				 widths[w] == 4 ? 0xffffffffu : (1u << (8 * widths[w])) - 1,
-				 "pci: data read width %u at 0xcfc+%u is all ones (no device)", widths[w], off);
+				 "pci: data read width %u at 0xcfc+%u is all ones (slot 31: no device)", widths[w], off);
+	pio_out(vm, PORT_PCI_ADDRESS, 0x8000f800, 4);
+	pio_out(vm, PORT_PCI_DATA, 0x12345678, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffffffff, "pci: data writes to an empty slot go nowhere");
+	/* 00:00.0 is the host bridge Linux's type-1 probe looks for */
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0x00081b36, "pci: 00:00.0 is a host bridge (1b36:0008)");
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA + 2, 2), 0x0008, "pci: a word read at 0xcfe is the device ID");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000008, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4) >> 8, 0x060000, "pci: the host bridge's class is 06:00:00");
 	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000, 4);
 	pio_out(vm, PORT_PCI_DATA, 0x12345678, 4);
-	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffffffff, "pci: data writes are ignored");
-	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: data writes leave the address alone");
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0x00081b36, "pci: the IDs are read-only");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000100, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffffffff, "pci: function 1 of slot 0 is absent");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80010000, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffffffff, "pci: bus 1 is absent");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x00000000, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffffffff, "pci: without the enable bit nothing is selected");
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000, 4);
+	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: data accesses leave the address alone");
 	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS + 2, 1), 0xff, "pci: byte reads inside 0xcf8 do not show the address");
 	pio_out(vm, PORT_PCI_ADDRESS + 3, 0x01, 1);
 	CHECK_EQ(pio_in(vm, PORT_PCI_ADDRESS, 4), 0x80000000, "pci: byte writes do not touch the address");

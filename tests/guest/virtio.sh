@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# popek's virtio devices as stock Linux drives them (the reference guest's
+# popek.test= modes; scripts/reference-guest): a disk image built without
+# root (scripts/mkdisk) read and hashed by the guest, written by it, synced,
+# and still there when popek is killed -9 right after the guest's sync
+# returned; a read-only disk the guest cannot write; two disks; the entropy
+# source and hvc0; and the bad inputs around --disk and --device.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/tests/linux_guest.sh"
+linux_ready "virtio" || finish
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out=$work/out
+debugfs=$(PATH=$PATH:/sbin:/usr/sbin command -v debugfs || true)
+e2fsck=$(PATH=$PATH:/sbin:/usr/sbin command -v e2fsck || true)
+
+mkdir -p "$work/files"
+echo "popek disk test $$" >"$work/files/first.txt"
+head -c 100000 /dev/urandom >"$work/files/random.bin"
+mkdir "$work/files/subdir"   # not a regular file: the guest skips it
+
+# disk_sums: the POPEK-DISK lines the guest must print for $work/files.
+disk_sums() {
+	local f
+	for f in $(cd "$work/files" && LC_ALL=C ls -A | sort); do
+		[ -f "$work/files/$f" ] && echo "POPEK-DISK $(sha256sum <"$work/files/$f" | cut -d' ' -f1) $f"
+	done
+}
+
+# image_file IMAGE NAME: the file NAME of the ext4 image, after a journal
+# replay on a copy (a kill -9 leaves the journal unreplayed).
+image_file() {
+	cp --sparse=always "$1" "$work/replay.img"
+	"$e2fsck" -fy "$work/replay.img" >/dev/null 2>&1
+	"$debugfs" -R "cat /$2" "$work/replay.img" 2>/dev/null
+}
+
+for engine in $LINUX_ENGINES; do
+	linux_use "$engine"
+	e=$LINUX_ENGINE
+	"$ROOT/scripts/mkdisk" "$work/files" "$work/a.img" >/dev/null || { fail "virtio ($e): mkdisk failed"; continue; }
+	truncate -s 8M "$work/b.img"
+
+	# --- a read-write disk, and a second one -----------------------------
+	boot_linux "$out" 1 "popek.test=disk" --disk "$work/a.img" --disk "$work/b.img" --stats
+	status=$?
+	if diff <(disk_sums) <(grep '^POPEK-DISK ' "$out") >/dev/null; then
+		pass "virtio-blk ($e): the guest's sha256 of each file matches the host's"
+	else
+		fail "virtio-blk ($e): POPEK-DISK lines differ: $(grep '^POPEK-DISK' "$out" | tr '\n' ' ') $(grep -m1 FAILED "$out")"
+	fi
+	if grep -q '^POPEK-DISK-DONE' "$out" && [ "$status" = 0 ]; then
+		pass "virtio-blk ($e): written, synced, unmounted; powered off with status 0"
+	else
+		fail "virtio-blk ($e): status $status, $(grep -m1 'POPEK-DISK-FAILED' "$out"); $(last_lines "$out")"
+	fi
+	if grep -q '\[vdb\] 16384 512-byte logical blocks' "$out"; then
+		pass "virtio-blk ($e): the second --disk is vdb, 8 MiB"
+	else
+		fail "virtio-blk ($e): no vdb of 16384 sectors: $(grep -m2 'virtio_blk' "$out" | tr '\n' ' ')"
+	fi
+	if grep -qE '^virtio-blk vda .* [1-9][0-9]* writes, [1-9][0-9]* flushes' "$out"; then
+		pass "virtio-blk ($e): --stats counts the guest's writes and flushes"
+	else
+		fail "virtio-blk ($e): --stats: $(grep -m1 '^virtio-blk vda' "$out")"
+	fi
+	if [ -z "$debugfs" ]; then
+		skip "virtio-blk ($e): the image's contents: no debugfs (e2fsprogs)"
+	elif [ "$("$debugfs" -R 'cat /guest-wrote' "$work/a.img" 2>/dev/null)" = written-by-guest ] &&
+		"$e2fsck" -fn "$work/a.img" >/dev/null 2>&1; then
+		pass "virtio-blk ($e): the image holds /guest-wrote and is clean (e2fsck -fn)"
+	else
+		fail "virtio-blk ($e): the image has no guest-wrote or is not clean"
+	fi
+
+	# --- kill -9 once the guest's sync has returned ----------------------
+	# In real time: a deterministic clock would skip the guest's wait.
+	"$ROOT/scripts/mkdisk" "$work/files" "$work/k.img" >/dev/null
+	"$POPEK" run --engine "$e" -m 256M -k "$REF/vmlinux" \
+		-i "$REF/initramfs.cpio.gz" -a "console=ttyS0 popek.test=disk popek.hold" \
+		--disk "$work/k.img" >"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 "$LINUX_LIMIT"); do
+		grep -q 'POPEK-DISK-SYNCED\|POPEK-DISK-FAILED' "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid"
+	status=$?
+	if ! grep -q POPEK-DISK-SYNCED "$out"; then
+		fail "virtio-blk ($e): kill -9: the guest never synced: $(grep -m1 FAILED "$out") $(last_lines "$out")"
+	elif [ "$status" != 137 ]; then
+		fail "virtio-blk ($e): kill -9: popek ended with $status, not by the kill"
+	elif [ -z "$debugfs" ]; then
+		skip "virtio-blk ($e): kill -9: no debugfs (e2fsprogs)"
+	elif [ "$(image_file "$work/k.img" guest-wrote)" = written-by-guest ]; then
+		pass "virtio-blk ($e): kill -9 after the guest's sync loses nothing"
+	else
+		fail "virtio-blk ($e): kill -9 after the guest's sync lost /guest-wrote"
+	fi
+
+	# --- read-only -------------------------------------------------------
+	before=$(sha256sum <"$work/a.img")
+	boot_linux "$out" 1 "popek.test=disk" --disk "$work/a.img,ro"
+	status=$?
+	if diff <({ disk_sums; echo "POPEK-DISK $(printf 'written-by-guest\n' | sha256sum | cut -d' ' -f1) guest-wrote"; } |
+		sort -k3) <(grep '^POPEK-DISK ' "$out" | sort -k3) >/dev/null && grep -q 'POPEK-DISK-FAILED: remount,rw failed' "$out"; then
+		pass "virtio-blk ($e): ro: the guest reads the files and cannot remount read-write"
+	else
+		fail "virtio-blk ($e): ro: $(grep 'POPEK-DISK' "$out" | tr '\n' ' ')"
+	fi
+	if [ "$(sha256sum <"$work/a.img")" = "$before" ] && [ "$status" = 0 ]; then
+		pass "virtio-blk ($e): ro: the image is unchanged"
+	else
+		fail "virtio-blk ($e): ro: the image changed (status $status)"
+	fi
+
+	# --- entropy and hvc0 ------------------------------------------------
+	boot_linux "$out" 1 "popek.test=rng" --device virtio-rng
+	if grep -q '^POPEK-RNG virtio_rng' "$out" && grep -qE '^POPEK-RNG-BYTES [0-9a-f]{32}$' "$out"; then
+		pass "virtio-rng ($e): /dev/hwrng is virtio_rng and gives 16 bytes"
+	else
+		fail "virtio-rng ($e): $(grep -m2 'POPEK-RNG' "$out" | tr '\n' ' ') $(last_lines "$out")"
+	fi
+	boot_linux "$out" 1 "popek.test=console" --device "virtio-console,path=$work/hvc.out"
+	if grep -q '^POPEK-HVC-SENT' "$out" && grep -q 'POPEK-HVC hello-from-hvc0' "$work/hvc.out"; then
+		pass "virtio-console ($e): what the guest writes to hvc0 lands in path="
+	else
+		fail "virtio-console ($e): $(grep -m1 'POPEK-HVC' "$out"); hvc0 wrote: $(head -c 200 "$work/hvc.out" 2>/dev/null)"
+	fi
+done
+
+# --- bad input: status 2 before anything runs ---------------------------------
+k=$REF/vmlinux
+expect_status "virtio-blk: a missing image is bad input" 2 "$POPEK" run -k "$k" --disk /nonexistent.img
+expect_status "virtio-blk: a directory is bad input" 2 "$POPEK" run -k "$k" --disk /tmp
+expect_status "virtio-blk: an unknown option is bad input" 2 "$POPEK" run -k "$k" --disk "$work/b.img,rw"
+: >"$work/empty.img"
+expect_status "virtio-blk: an empty image is bad input" 2 "$POPEK" run -k "$k" --disk "$work/empty.img"
+expect_status "virtio: an unknown --device is bad input" 2 "$POPEK" run -k "$k" --device virtio-gpu
+expect_status "virtio-console: a path= that cannot be written is bad input" 2 \
+	"$POPEK" run -k "$k" --device virtio-console,path=/nonexistent/hvc
+if command -v flock >/dev/null; then
+	flock -x "$work/b.img" sleep 30 &
+	holder=$!
+	sleep 0.5
+	"$POPEK" run -k "$k" --disk "$work/b.img" >"$out" 2>&1
+	status=$?
+	if [ "$status" = 2 ] && grep -q 'in use by another program' "$out"; then
+		pass "virtio-blk: an image another program holds locked is refused (status 2)"
+	else
+		fail "virtio-blk: a locked image: status $status: $(cat "$out")"
+	fi
+	"$POPEK" run -k "$k" --disk "$work/b.img,ro" >"$out" 2>&1
+	status=$?
+	if [ "$status" = 2 ]; then pass "virtio-blk: ro is refused too while another writer holds it"
+	else fail "virtio-blk: ro with a writer holding the image: status $status"; fi
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+else
+	skip "virtio-blk: image locking: no flock(1) here"
+fi
+finish
