@@ -75,7 +75,9 @@ static const int sanitizer_calls[] = {
 #endif
 
 /* Terminal requests the console makes (isatty, raw mode and back). */
-static const unsigned tty_ioctls[] = { TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCGPGRP };
+static const unsigned tty_ioctls[] = { TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCGPGRP,
+	FIONREAD,   /* ... and libslirp's, before it reads a UDP socket */
+};
 
 #define MAX_INSNS 256
 struct prog {

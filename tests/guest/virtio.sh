@@ -4,7 +4,9 @@
 # root (scripts/mkdisk) read and hashed by the guest, written by it, synced,
 # and still there when popek is killed -9 right after the guest's sync
 # returned; a read-only disk the guest cannot write; two disks; the entropy
-# source and hvc0; and the bad inputs around --disk and --device.
+# source and hvc0; user-mode networking both ways (the guest fetches a page
+# from the host's loopback, a host client reaches the guest through
+# hostfwd); and the bad inputs around --disk, --net and --device.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/linux_guest.sh"
 linux_ready "virtio" || finish
@@ -129,6 +131,57 @@ for engine in $LINUX_ENGINES; do
 	else
 		fail "virtio-console ($e): $(grep -m1 'POPEK-HVC' "$out"); hvc0 wrote: $(head -c 200 "$work/hvc.out" 2>/dev/null)"
 	fi
+	# --- virtio-net: user-mode networking both ways ------------------------
+	if ! command -v python3 >/dev/null; then
+		skip "virtio-net ($e): no python3 for the host's side"
+		continue
+	fi
+	mkdir -p "$work/www"
+	echo "probe-body-$$" >"$work/www/popek-probe"
+	port=$((20000 + RANDOM % 20000))
+	python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
+	server=$!
+	sleep 0.5
+	boot_linux "$out" 1 "popek.test=net popek.port=$port" --net user --stats
+	status=$?
+	kill "$server" 2>/dev/null
+	wait "$server" 2>/dev/null
+	if grep -q '^POPEK-NET-ADDR 10.0.2.15$' "$out"; then pass "virtio-net ($e): DHCP gives the guest 10.0.2.15"
+	else fail "virtio-net ($e): no lease: $(grep -m1 'POPEK-NET' "$out") $(last_lines "$out")"; fi
+	if grep -q "^POPEK-NET probe-body-$$ *$" "$out" && [ "$status" = 0 ]; then
+		pass "virtio-net ($e): the guest fetches a page from the host's loopback through 10.0.2.2"
+	else
+		fail "virtio-net ($e): status $status: $(grep -m2 'POPEK-NET' "$out" | tr '\n' ' ')"
+	fi
+	# hostfwd: a host client reaches a server in the guest
+	hport=$((20000 + RANDOM % 20000))
+	"$POPEK" run --engine "$e" -m 256M -k "$REF/vmlinux" -i "$REF/initramfs.cpio.gz" \
+		-a "console=ttyS0 popek.test=netserve" --net "user,hostfwd=tcp:127.0.0.1:$hport-:8080" \
+		>"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 "$LINUX_LIMIT"); do
+		grep -q 'POPEK-NET-LISTENING\|POPEK-NET-FAILED' "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1
+	done
+	reply=$(python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(b"hello-through-hostfwd\n")
+print(s.makefile().readline().strip())' "$hport" 2>&1)
+	for _ in $(seq 1 "$LINUX_LIMIT"); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 1
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid"
+	status=$?
+	if [ "$reply" = "POPEK-GUEST-SERVED hello-through-hostfwd" ] && grep -q '^POPEK-NET-SERVED' "$out" &&
+		[ "$status" = 0 ]; then
+		pass "virtio-net ($e): hostfwd: a host client reaches a server in the guest"
+	else
+		fail "virtio-net ($e): hostfwd: reply '$reply', status $status: $(grep -m3 'POPEK-NET' "$out" | tr '\n' ' ')"
+	fi
 done
 
 # --- bad input: status 2 before anything runs ---------------------------------
@@ -139,10 +192,16 @@ expect_status "virtio-blk: an unknown option is bad input" 2 "$POPEK" run -k "$k
 : >"$work/empty.img"
 expect_status "virtio-blk: an empty image is bad input" 2 "$POPEK" run -k "$k" --disk "$work/empty.img"
 expect_status "virtio: an unknown --device is bad input" 2 "$POPEK" run -k "$k" --device virtio-gpu
+expect_status "virtio-net: an unknown backend is bad input" 2 "$POPEK" run -k "$k" --net bridge
+expect_status "virtio-net: a hostfwd port out of range is bad input" 2 \
+	"$POPEK" run -k "$k" --net user,hostfwd=tcp:127.0.0.1:70000-:80
+expect_status "virtio-net: a malformed MAC is bad input" 2 "$POPEK" run -k "$k" --net user,mac=52:54:00:12:34
+expect_status "virtio-net: a multicast MAC is bad input" 2 "$POPEK" run -k "$k" --net user,mac=01:00:5e:00:00:01
 expect_status "virtio-console: a path= that cannot be written is bad input" 2 \
 	"$POPEK" run -k "$k" --device virtio-console,path=/nonexistent/hvc
 if command -v flock >/dev/null; then
-	flock -x "$work/b.img" sleep 30 &
+	# (its output away from ours: the runner waits for whoever holds our stdout)
+	flock -x "$work/b.img" sleep 30 >/dev/null 2>&1 &
 	holder=$!
 	sleep 0.5
 	"$POPEK" run -k "$k" --disk "$work/b.img" >"$out" 2>&1
@@ -156,6 +215,7 @@ if command -v flock >/dev/null; then
 	status=$?
 	if [ "$status" = 2 ]; then pass "virtio-blk: ro is refused too while another writer holds it"
 	else fail "virtio-blk: ro with a writer holding the image: status $status"; fi
+	pkill -P "$holder" sleep 2>/dev/null
 	kill "$holder" 2>/dev/null
 	wait "$holder" 2>/dev/null
 else

@@ -59,6 +59,7 @@ static int emu_vm_create(struct vm *vm, char *err, size_t n)
 		return -1;
 	}
 	pthread_mutex_init(&v->big_lock, NULL);
+	pthread_mutex_init(&v->deferred_lock, NULL);
 	vm->engine_priv = v;
 	return 0;
 }
@@ -70,6 +71,7 @@ static void emu_vm_destroy(struct vm *vm)
 		return;
 	block_cache_free(v);
 	pthread_mutex_destroy(&v->big_lock);
+	pthread_mutex_destroy(&v->deferred_lock);
 	free(v);
 	vm->engine_priv = NULL;
 }
@@ -88,6 +90,8 @@ static int emu_vcpu_create(struct vcpu *cpu, char *err, size_t n)
 	c->evm = cpu->vm->engine_priv;
 	if (cpu->index > 0)
 		c->evm->smp = true;
+	else
+		c->evm->first_cpu = c;
 	c->delivering = -1;
 	c->tlb_gen = 1;  /* no zeroed block-lookup entry can match */
 	update_mem_hooks(c);  /* translated code's TLB tag offsets */
@@ -167,11 +171,48 @@ int emu_nmi(struct vcpu *cpu)
 	return 0;
 }
 
+/* A device thread's write while the only vCPU runs blocks unlocked: queue
+ * the pages for that vCPU (drain_deferred) and get its attention. */
+static void defer_invalidation(struct emu_vm *v, uint64_t gpa, uint64_t len)
+{
+	pthread_mutex_lock(&v->deferred_lock);
+	for (uint64_t p = gpa >> 12; p <= (gpa + len - 1) >> 12 && !v->deferred_overflow; p++) {
+		if (v->ndeferred == sizeof(v->deferred_pfn) / sizeof(v->deferred_pfn[0]))
+			v->deferred_overflow = true;
+		else
+			v->deferred_pfn[v->ndeferred++] = p;
+	}
+	atomic_store(&v->deferred, true);
+	pthread_mutex_unlock(&v->deferred_lock);
+	if (v->first_cpu)
+		atomic_store(&v->first_cpu->attention, 1);
+}
+
+static void drain_deferred(struct emu_vm *v)
+{
+	pthread_mutex_lock(&v->deferred_lock);
+	atomic_store(&v->deferred, false);
+	if (v->deferred_overflow) {
+		block_flush_all(v);
+	} else {
+		for (unsigned i = 0; i < v->ndeferred; i++)
+			if (page_has_code(v, v->deferred_pfn[i] << 12))
+				block_invalidate_page(v, v->deferred_pfn[i], NULL);
+	}
+	v->ndeferred = 0;
+	v->deferred_overflow = false;
+	pthread_mutex_unlock(&v->deferred_lock);
+}
+
 void emu_invalidate_gpa(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	struct emu_vm *v = vm->engine_priv;
 	if (!v || !len)
 		return;
+	if (!v->smp && !vm_current_vcpu()) {
+		defer_invalidation(v, gpa, len);
+		return;
+	}
 	/* called from a device, outside emu_run: other vCPUs may be running
 	 * blocks, so the block cache needs the big lock */
 	if (v->smp)
@@ -405,6 +446,8 @@ static bool between_blocks(struct emu_cpu *c, bool poll_due)
 		pthread_mutex_lock(&v->big_lock);
 	}
 	atomic_store_explicit(&c->attention, 0, memory_order_relaxed);
+	if (atomic_load(&v->deferred))
+		drain_deferred(v);
 	if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
 		atomic_store(&c->kick, 0);
 		c->pend.reason = EXIT_INTERRUPTED;

@@ -339,6 +339,16 @@ struct emu_vm {
 	 * it must then see */
 	void (*code_added)(void *opaque, uint64_t pfn);
 	void *watch_opaque;
+	/* RAM a device thread wrote while one vCPU runs without the big lock
+	 * (virtio-net's receive side): the vCPU drops the pages' blocks at its
+	 * next check between blocks, before it can take the interrupt that
+	 * tells the guest about the data. */
+	pthread_mutex_t deferred_lock;
+	uint64_t deferred_pfn[64];
+	unsigned ndeferred;
+	bool deferred_overflow;       /* more than fit: flush everything */
+	atomic_bool deferred;
+	struct emu_cpu *first_cpu;    /* whom to tell */
 };
 
 
