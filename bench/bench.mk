@@ -23,6 +23,8 @@ bench: build/popek bench-build
 	@bench/run-emu
 	@echo
 	@bench/run-raw
+	@echo
+	@bench/run-virtio
 
 bench-build: $(BENCH_GUESTS) $(BENCH_TOOLS) $(COMPUTE_ELF) $(COMPUTE_HOST) $(GB)/debugexit.elf \
 	$(TRAPS_ELF) $(COMPUTE_HOST32) $(BENCH_OUT)/tsc_hz

@@ -42,7 +42,8 @@ void cli_usage(FILE *f)
 		"      --net tap=NAME[,mac=...]  a virtio-net device on an existing tap device\n"
 		"      --device NAME     add a device: pc-testdev (QEMU's test device, ports 0xe0-0xeb,\n"
 		"                        0x2000, MMIO 0xff000000), virtio-rng (entropy from the host),\n"
-		"                        virtio-console[,path=FILE] (hvc0, written to FILE; default stdout)\n"
+		"                        virtio-console[,path=FILE|,socket=PATH] (hvc0: written to FILE,\n"
+		"                        default stdout; or both ways through a UNIX socket popek connects to)\n"
 		"      --bios FILE       start in a firmware ROM (e.g. SeaBIOS's bios.bin) at the reset vector (emu)\n"
 		"  -h, --help            this text\n"
 		"\n"
@@ -111,11 +112,15 @@ static int parse_device(char *spec, struct run_options *o, char *err, size_t n)
 	} else if (strncmp(spec, "virtio-console", 14) == 0 && (spec[14] == 0 || spec[14] == ',')) {
 		o->virtio_console = true;
 		if (spec[14] == ',') {
-			if (strncmp(spec + 15, "path=", 5) != 0 || !spec[20]) {
-				snprintf(err, n, "--device %s: the option of virtio-console is path=FILE", spec);
+			const char *opt = spec + 15;
+			if (strncmp(opt, "path=", 5) == 0 && opt[5]) {
+				o->virtio_console_path = opt + 5;
+			} else if (strncmp(opt, "socket=", 7) == 0 && opt[7]) {
+				o->virtio_console_socket = opt + 7;
+			} else {
+				snprintf(err, n, "--device %s: virtio-console takes path=FILE or socket=PATH", spec);
 				return -1;
 			}
-			o->virtio_console_path = spec + 20;
 		}
 	} else {
 		snprintf(err, n, "--device %s: unknown device (pc-testdev, virtio-rng, virtio-console)", spec);

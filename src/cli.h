@@ -25,6 +25,7 @@ struct run_options {
 	bool virtio_rng;        /* --device virtio-rng */
 	bool virtio_console;    /* --device virtio-console[,path=FILE] */
 	const char *virtio_console_path;  /* NULL or "-": popek's standard output */
+	const char *virtio_console_socket; /* socket=PATH: a UNIX socket to connect to */
 	struct vm_disk disk[VM_MAX_DISKS];  /* --disk FILE[,ro], in order: vda, vdb, ... */
 	int ndisks;
 	struct vm_net net;      /* --net user[,...] | tap=NAME */

@@ -35,6 +35,10 @@ struct engine {
 	 * the engine (KVM's in-kernel irqchip). NULL: the machine's own models
 	 * take the line. */
 	int (*irq_line)(struct vm *vm, unsigned line, int level);
+	/* Delivers a message-signalled interrupt (a device's write of data to
+	 * addr, 0xfeexxxxx) to that interrupt controller. NULL: the machine's
+	 * own models take it. */
+	int (*msi)(struct vm *vm, uint64_t addr, uint32_t data);
 	/* Optional, for --stats: what the engine handled without popek seeing
 	 * it (e.g. HLT and I/O handled inside KVM). */
 	void (*print_stats)(struct vm *vm, int fd);

@@ -33,6 +33,8 @@ struct intr_platform {
 	uint64_t (*next_deadline)(struct vm *vm);
 	/* Routes an ISA/GSI line (vm_irq_line lands here when the engine has no irq_line). */
 	void (*line)(struct vm *vm, unsigned line, int level);
+	/* A message-signalled interrupt (vm_msi lands here likewise). */
+	void (*msi)(struct vm *vm, uint64_t addr, uint32_t data);
 	/* INIT/SIPI state: true while an AP waits for its startup IPI; *vector
 	 * gets the SIPI vector once it has arrived. */
 	bool (*wait_for_sipi)(struct vcpu *cpu, int *vector);

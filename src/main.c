@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -33,6 +35,25 @@ static int cmd_engines(void)
 			printf("%s\n", names[i]);
 	}
 	return 0;
+}
+
+/* --device virtio-console,socket=PATH: a connected UNIX stream socket. */
+static int connect_unix(const char *path, char *err, size_t n)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		snprintf(err, n, "--device virtio-console,socket=%s: the path is too long", path);
+		return -1;
+	}
+	strcpy(a.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		snprintf(err, n, "--device virtio-console,socket=%s: cannot connect: %m", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -109,8 +130,12 @@ static int cmd_run(int argc, char **argv)
 	for (int i = 0; i < o.ndisks; i++)
 		if (disk_open(&o.disk[i], err, sizeof(err)) != 0)
 			return fail_input(err);
-	int hvc_fd = STDOUT_FILENO;
-	if (o.virtio_console && o.virtio_console_path && strcmp(o.virtio_console_path, "-") != 0) {
+	int hvc_fd = STDOUT_FILENO, hvc_in = -1;
+	if (o.virtio_console && o.virtio_console_socket) {
+		hvc_fd = hvc_in = connect_unix(o.virtio_console_socket, err, sizeof(err));
+		if (hvc_fd < 0)
+			return fail_input(err);
+	} else if (o.virtio_console && o.virtio_console_path && strcmp(o.virtio_console_path, "-") != 0) {
 		hvc_fd = open(o.virtio_console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
 		if (hvc_fd < 0) {
 			snprintf(err, sizeof(err), "--device virtio-console,path=%s: %m", o.virtio_console_path);
@@ -133,6 +158,7 @@ static int cmd_run(int argc, char **argv)
 		.virtio_rng = o.virtio_rng,
 		.virtio_console = o.virtio_console,
 		.virtio_console_fd = hvc_fd,
+		.virtio_console_in_fd = hvc_in,
 		.bios = bios.data,
 		.bios_size = bios.size,
 		.console_in_fd = STDIN_FILENO,

@@ -39,6 +39,16 @@ void vm_irq_line(struct vm *vm, unsigned line, int level)
 	}
 }
 
+void vm_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	if (vm->engine->msi) {
+		vm->engine->msi(vm, addr, data);
+	} else if (vm->intr && vm->intr->msi) {
+		vm->intr->msi(vm, addr, data);
+		intr_kick(vm);
+	}
+}
+
 int vm_dma_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
 {
 	if (gpa_write(&vm->mem, gpa, src, len) != 0)

@@ -87,6 +87,7 @@ struct vm_config {
 	bool virtio_rng;      /* --device virtio-rng */
 	bool virtio_console;  /* --device virtio-console[,path=FILE] */
 	int virtio_console_fd; /* ... where hvc0 writes */
+	int virtio_console_in_fd; /* ... and what it reads; -1: no input */
 	int console_in_fd;    /* -1: no input */
 	int console_out_fd;
 };
@@ -141,6 +142,8 @@ void vm_destroy(struct vm *vm);
 /* For devices. */
 /* Raises or lowers an ISA/GSI interrupt line wherever the machine routes it. */
 void vm_irq_line(struct vm *vm, unsigned line, int level);
+/* A message-signalled interrupt: the device writes data to addr (MSI-X). */
+void vm_msi(struct vm *vm, uint64_t addr, uint32_t data);
 /* A device's DMA into or out of guest RAM: 0, or -1 when the range is not
  * RAM. Writes tell the engine, which may keep decoded code of the pages. */
 int vm_dma_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);

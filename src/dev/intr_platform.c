@@ -268,6 +268,30 @@ static bool plat_wait_for_sipi(struct vcpu *cpu, int *vector)
 	return waiting;
 }
 
+/* An MSI is a write to 0xfee00000 | dest << 12 (bit 2: logical) of
+ * data = vector | delivery mode << 8 | level << 14 | trigger << 15 (SDM
+ * vol. 3, "Message Signalled Interrupts"); a write anywhere else is not
+ * one and goes nowhere. */
+static void plat_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct intr_plat *p = plat_of(vm);
+	if (!p || (addr & 0xfff00000u) != 0xfee00000u)
+		return;
+	struct apic_msg m = {
+		.dest = (uint32_t)(addr >> 12) & 0xff,
+		.logical = addr & 4,
+		.mode = (enum apic_delivery)((data >> 8) & 7),
+		.vector = (uint8_t)data,
+		.level = data & (1u << 15),
+		.assert = true,
+		.shorthand = APIC_SH_NONE,
+		.source = -1,
+	};
+	pthread_mutex_lock(&p->lock);
+	apic_bus_send(p, &m);
+	pthread_mutex_unlock(&p->lock);
+}
+
 static const struct intr_platform platform_ops = {
 	.pending = plat_pending,
 	.ack = plat_ack,
@@ -277,6 +301,7 @@ static const struct intr_platform platform_ops = {
 	.poll = plat_poll,
 	.next_deadline = plat_next_deadline,
 	.line = plat_line,
+	.msi = plat_msi,
 	.wait_for_sipi = plat_wait_for_sipi,
 };
 

@@ -252,9 +252,12 @@ static void data_write(void *opaque, uint64_t off, const uint8_t *data, unsigned
 	struct pci_function *f = selected(h);
 	if (!f)
 		return;
+	unsigned reg = ADDR_REG(h->address) + (unsigned)off;
 	pthread_mutex_lock(&h->lock);
-	config_write(f, ADDR_REG(h->address) + (unsigned)off, (uint32_t)access_value(data, size), size);
+	config_write(f, reg, (uint32_t)access_value(data, size), size);
 	pthread_mutex_unlock(&h->lock);
+	if (f->config_written)
+		f->config_written(f, reg, size);
 }
 
 /* The PCI window: whichever enabled memory BAR holds the address. */

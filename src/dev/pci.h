@@ -70,6 +70,9 @@ struct pci_function {
 	uint32_t bar_size[PCI_BARS];          /* memory BARs, powers of two >= 4 KiB; 0: none */
 	const struct io_handler *bar_ops[PCI_BARS];
 	void *opaque;                         /* passed to bar_ops */
+	/* Optional: the guest wrote config bytes [off, off + size), called
+	 * with no bus lock held (MSI-X's mask bits). */
+	void (*config_written)(struct pci_function *f, unsigned off, unsigned size);
 	const char *name;
 	/* set by pci_add */
 	struct vm *vm;

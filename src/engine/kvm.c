@@ -412,6 +412,12 @@ static int kvm_irq_line(struct vm *vm, unsigned line, int level)
 	return ioctl(vm_priv(vm)->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
+static int kvm_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data };
+	return ioctl(vm_priv(vm)->vm_fd, KVM_SIGNAL_MSI, &msi);
+}
+
 const struct engine engine_kvm = {
 	.name = "kvm",
 	.available = kvm_available,
@@ -425,6 +431,7 @@ const struct engine engine_kvm = {
 	.kick = kvm_kick,
 	.exit_rip = kvm_exit_rip,
 	.irq_line = kvm_irq_line,
+	.msi = kvm_msi,
 	.print_stats = kvm_stats_print,
 };
 

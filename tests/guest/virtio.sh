@@ -4,7 +4,7 @@
 # root (scripts/mkdisk) read and hashed by the guest, written by it, synced,
 # and still there when popek is killed -9 right after the guest's sync
 # returned; a read-only disk the guest cannot write; two disks; the entropy
-# source and hvc0; user-mode networking both ways (the guest fetches a page
+# source and hvc0 (to a file, and both ways through a UNIX socket); user-mode networking both ways (the guest fetches a page
 # from the host's loopback, a host client reaches the guest through
 # hostfwd); and the bad inputs around --disk, --net and --device.
 source "$(dirname "$0")/../lib.sh"
@@ -55,6 +55,11 @@ for engine in $LINUX_ENGINES; do
 		pass "virtio-blk ($e): written, synced, unmounted; powered off with status 0"
 	else
 		fail "virtio-blk ($e): status $status, $(grep -m1 'POPEK-DISK-FAILED' "$out"); $(last_lines "$out")"
+	fi
+	if grep -q '^POPEK-DISK-IRQ PCI-MSI .* virtio0-req.0$' "$out" && grep -q '^POPEK-DISK-IRQ PCI-MSI .* virtio0-config$' "$out"; then
+		pass "virtio-blk ($e): the driver takes MSI-X: a vector for the queue, one for configuration changes"
+	else
+		fail "virtio-blk ($e): interrupts: $(grep 'POPEK-DISK-IRQ' "$out" | tr '\n' ' ')"
 	fi
 	if grep -q '\[vdb\] 16384 512-byte logical blocks' "$out"; then
 		pass "virtio-blk ($e): the second --disk is vdb, 8 MiB"
@@ -131,6 +136,31 @@ for engine in $LINUX_ENGINES; do
 	else
 		fail "virtio-console ($e): $(grep -m1 'POPEK-HVC' "$out"); hvc0 wrote: $(head -c 200 "$work/hvc.out" 2>/dev/null)"
 	fi
+	# hvc0 both ways through a UNIX socket popek connects to
+	if command -v python3 >/dev/null; then
+		python3 - "$work/hvc.sock" >"$work/hvc-peer.out" 2>&1 <<'PEER' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); c.settimeout(300); got = b""
+while b"hello-from-hvc0" not in got:
+    b = c.recv(4096)
+    if not b: break
+    got += b
+c.sendall(b"hello-to-guest\n")
+print("peer got:", got.decode(errors="replace").strip(), flush=True)
+PEER
+		peer=$!
+		for _ in $(seq 1 50); do [ -S "$work/hvc.sock" ] && break; sleep 0.1; done
+		boot_linux "$out" 1 "popek.test=console popek.hvcread" --device "virtio-console,socket=$work/hvc.sock"
+		wait "$peer"
+		if grep -q '^POPEK-HVC-GOT hello-to-guest$' "$out" && grep -q 'peer got: POPEK-HVC hello-from-hvc0' "$work/hvc-peer.out"; then
+			pass "virtio-console ($e): socket=: the peer reads hvc0's output and its line reaches the guest"
+		else
+			fail "virtio-console ($e): socket=: $(grep -m2 'POPEK-HVC' "$out" | tr '\n' ' '); peer: $(cat "$work/hvc-peer.out")"
+		fi
+	fi
+
 	# --- virtio-net: user-mode networking both ways ------------------------
 	if ! command -v python3 >/dev/null; then
 		skip "virtio-net ($e): no python3 for the host's side"
@@ -199,6 +229,9 @@ expect_status "virtio-net: a malformed MAC is bad input" 2 "$POPEK" run -k "$k" 
 expect_status "virtio-net: a multicast MAC is bad input" 2 "$POPEK" run -k "$k" --net user,mac=01:00:5e:00:00:01
 expect_status "virtio-console: a path= that cannot be written is bad input" 2 \
 	"$POPEK" run -k "$k" --device virtio-console,path=/nonexistent/hvc
+expect_status "virtio-console: a socket= nobody listens on is bad input" 2 \
+	"$POPEK" run -k "$k" --device "virtio-console,socket=$work/nobody.sock"
+expect_status "virtio-console: an unknown option is bad input" 2 "$POPEK" run -k "$k" --device virtio-console,tty=1
 if command -v flock >/dev/null; then
 	# (its output away from ours: the runner waits for whoever holds our stdout)
 	flock -x "$work/b.img" sleep 30 >/dev/null 2>&1 &

@@ -35,11 +35,23 @@ static int record_irq(struct vm *vm, unsigned line, int level)
 		irq_level[line] = level;
 	return 0;
 }
-static const struct engine test_engine = { .name = "test", .irq_line = record_irq };
+static uint64_t msi_addr;
+static uint32_t msi_data;
+static int msi_count;
+static int record_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	(void)vm;
+	msi_addr = addr;
+	msi_data = data;
+	msi_count++;
+	return 0;
+}
+static const struct engine test_engine = { .name = "test", .irq_line = record_irq, .msi = record_msi };
 
 static struct vm *vm;
 static uint64_t bar;
 static uint16_t avail_idx;
+static uint16_t queue_vector = 0xffff;   /* what driver_init gives queue 0 (MSI-X) */
 
 static void attach(struct device_desc *d)
 {
@@ -132,6 +144,7 @@ static void driver_init(uint64_t features)
 	wr(QDESC + 4, 0, 4);
 	wr(QDRV, AVAIL, 8);
 	wr(QDEV, USED, 8);
+	wr(0x1a, queue_vector, 2);
 	wr(QEN, 1, 2);
 	wr(STATUS, 0x0f, 1);
 	memset(gpa_ptr(&vm->mem, DESC, 0x3000), 0, 0x3000);
@@ -177,7 +190,7 @@ static void test_rng_transport(void)
 	CHECK(bar >= PCI_MMIO_BASE && bar < PCI_MMIO_BASE + PCI_MMIO_SIZE, "virtio-rng: BAR0 in the PCI window");
 	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000u | SLOT << 11 | PCI_BAR0, 4);
 	pio_out(vm, PORT_PCI_DATA, 0xffffffff, 4);
-	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffffc000u, "virtio-rng: BAR sizing reads back 16 KiB");
+	CHECK_EQ(pio_in(vm, PORT_PCI_DATA, 4), 0xffff8000u, "virtio-rng: BAR sizing reads back 32 KiB");
 	pio_out(vm, PORT_PCI_DATA, (uint32_t)bar, 4);
 	check_caps("virtio-rng");
 
@@ -228,6 +241,63 @@ static void test_rng_transport(void)
 	CHECK(used_idx() == 2 && irq_level[GSI] == 0, "virtio-rng: event index: no interrupt before used_event");
 	uint16_t avail_event = *(uint16_t *)gpa_ptr(&vm->mem, USED + 4 + 8 * QSIZE, 2);
 	CHECK_EQ(avail_event, 2, "virtio-rng: event index: avail_event follows what was taken");
+	teardown(&virtio_rng_device);
+}
+
+/* MSI-X: the capability, vectors per queue and for the configuration,
+ * masking with pending bits, and INTx staying quiet meanwhile. */
+static void test_msix(void)
+{
+	struct vm_config c = { .virtio_rng = true };
+	machine(&c);
+	attach(&virtio_rng_device);
+	bar = cfg_read(PCI_BAR0, 4) & ~0xfu;
+	unsigned cap = 0;
+	for (unsigned p = cfg_read(PCI_CAP_PTR, 1), n = 0; p && n < 16; p = cfg_read(p + 1, 1), n++)
+		if (cfg_read(p, 1) == 0x11)
+			cap = p;
+	CHECK(cap != 0, "msi-x: the capability is listed");
+	CHECK_EQ(cfg_read(cap + 2, 2) & 0x7ff, VIRTIO_MAX_QUEUES, "msi-x: %d vectors", VIRTIO_MAX_QUEUES + 1);
+	CHECK_EQ(cfg_read(cap + 4, 4), 0x4000, "msi-x: the table at BAR0 + 0x4000");
+	CHECK_EQ(cfg_read(cap + 8, 4), 0x5000, "msi-x: the pending bits at BAR0 + 0x5000");
+	CHECK_EQ(rd(0x4000 + 12, 4), 1, "msi-x: vectors start masked");
+	/* enable, as Linux does: enable and mask-all, program, clear mask-all */
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000u | SLOT << 11 | (cap & 0xfc), 4);
+	pio_out(vm, PORT_PCI_DATA + 2 + (cap & 3), 0xc000 | (cfg_read(cap + 2, 2) & 0x7ff), 2);
+	for (unsigned v = 0; v < 2; v++) {
+		wr(0x4000 + 16 * v, 0xfee00000u | v << 12, 4);
+		wr(0x4000 + 16 * v + 4, 0, 4);
+		wr(0x4000 + 16 * v + 8, 0x40 + v, 4);
+		wr(0x4000 + 16 * v + 12, 0, 4);
+	}
+	pio_out(vm, PORT_PCI_ADDRESS, 0x80000000u | SLOT << 11 | (cap & 0xfc), 4);
+	pio_out(vm, PORT_PCI_DATA + 2 + (cap & 3), 0x8000 | (cfg_read(cap + 2, 2) & 0x7ff), 2);
+	CHECK_EQ(cfg_read(cap + 2, 2) & 0xc000, 0x8000, "msi-x: enabled, mask-all off");
+	queue_vector = 77;
+	driver_init(F_V1);
+	CHECK_EQ(rd(0x1a, 2), 0xffff, "msi-x: a vector past the table reads back NO_VECTOR");
+	queue_vector = 0;      /* queue 0: vector 0 */
+	driver_init(F_V1);
+	wr(0x10, 1, 2);        /* msix_config: vector 1 */
+	CHECK(rd(0x10, 2) == 1 && rd(0x1a, 2) == 0, "msi-x: the vectors read back");
+	msi_count = 0;
+	put_desc(DESC, 0, BUF, 8, W, 0);
+	offer(0);
+	CHECK(msi_count == 1 && msi_addr == 0xfee00000u && msi_data == 0x40,
+	      "msi-x: a completion sends queue 0's message (%d sent, %#llx <- %#x)", msi_count,
+	      (unsigned long long)msi_addr, msi_data);
+	CHECK_EQ(irq_level[GSI], 0, "msi-x: INTx stays low");
+	wr(0x4000 + 12, 1, 4);  /* mask vector 0 */
+	offer(0);
+	CHECK(msi_count == 1 && (rd(0x5000, 4) & 1), "msi-x: a masked vector's message waits in the PBA");
+	wr(0x4000 + 12, 0, 4);
+	CHECK(msi_count == 2 && !(rd(0x5000, 4) & 1), "msi-x: unmasking sends it");
+	/* a configuration change (a hostile chain) goes to vector 1 */
+	put_desc(DESC, 0, RAM - 4, 8, W, 0);
+	offer(0);
+	CHECK(msi_count == 3 && msi_addr == 0xfee01000u && msi_data == 0x41,
+	      "msi-x: NEEDS_RESET signals the configuration vector");
+	queue_vector = 0xffff;
 	teardown(&virtio_rng_device);
 }
 
@@ -587,6 +657,7 @@ int main(void)
 {
 	test_rng_transport();
 	test_rng_hostile();
+	test_msix();
 	test_blk();
 	/* the hostile chains print why the device needs a reset: thousands of lines here */
 	fflush(stdout);

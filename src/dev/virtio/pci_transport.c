@@ -1,12 +1,14 @@
 /* virtio over PCI, modern only (virtio 1.2, 4.1): device ID 0x1040 + the
  * virtio device ID, so a driver binds it as a virtio 1.x device and never
- * as a legacy one. Everything lives in one 16 KiB memory BAR, announced by
- * vendor capabilities:
+ * as a legacy one. Everything lives in one 32 KiB memory BAR, announced by
+ * vendor capabilities and the MSI-X capability:
  *   0x0000 common configuration   0x1000 ISR status
  *   0x2000 device configuration   0x3000 notifications, 4 bytes per queue
- * Interrupts are INTx (the ISR read lowers the line). There is no MSI-X
- * capability, so the driver uses INTx, and no PCI-configuration-access
- * capability (no driver popek knows of needs it). */
+ *   0x4000 MSI-X table            0x5000 MSI-X pending bits
+ * With MSI-X enabled, each queue and the configuration change have the
+ * vector the driver gave them; otherwise INTx (the ISR read lowers the
+ * line). There is no PCI-configuration-access capability (no driver popek
+ * knows of needs it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,7 @@
 
 #define VIRTIO_PCI_VENDOR   0x1af4
 #define VIRTIO_PCI_DEVICE   0x1040
-#define BAR_SIZE            0x4000
+#define BAR_SIZE            0x8000
 #define COMMON_OFF          0x0000
 #define COMMON_LEN          0x0038
 #define ISR_OFF             0x1000
@@ -26,7 +28,14 @@
 #define DEVICE_LEN          0x1000
 #define NOTIFY_OFF          0x3000
 #define NOTIFY_MULTIPLIER   4
-#define NO_VECTOR           0xffff
+#define MSIX_TABLE_OFF      0x4000
+#define MSIX_PBA_OFF        0x5000
+#define MSIX_VECTORS        (VIRTIO_MAX_QUEUES + 1)   /* a vector per queue and one for the configuration */
+#define MSIX_ENTRY          16
+#define MSIX_CAP_ID         0x11
+#define MSIX_ENABLE         0x8000   /* message control */
+#define MSIX_MASKALL        0x4000
+#define MSIX_ENTRY_MASKED   1        /* vector control */
 
 /* cfg_type of struct virtio_pci_cap */
 #define CAP_COMMON  1
@@ -49,12 +58,71 @@ struct virtio_pci {
 	struct virtio_dev *d;
 	uint32_t device_feature_select, driver_feature_select;
 	uint16_t queue_select;
+	uint16_t config_vector;            /* msix_config */
+	uint8_t msix_cap;                  /* its offset in config space */
+	uint32_t msix[MSIX_VECTORS][4];    /* address low, high, data, vector control */
+	uint32_t msix_pending;             /* PBA: one bit per vector */
+	uint64_t msis;                     /* --stats */
 };
 
-static void set_irq(struct virtio_dev *d, int level)
+static uint16_t msix_control(const struct virtio_pci *t)
+{
+	return (uint16_t)pci_config_read(&t->fn, t->msix_cap + 2, 2);
+}
+
+static bool msix_on(const struct virtio_pci *t)
+{
+	return msix_control(t) & MSIX_ENABLE;
+}
+
+/* Sends vector v's message, or leaves it pending while it is masked. */
+static void msix_send(struct virtio_pci *t, uint16_t v)
+{
+	if (v >= MSIX_VECTORS)
+		return;   /* VIRTIO_NO_VECTOR: the driver wants no interrupt */
+	if ((msix_control(t) & MSIX_MASKALL) || (t->msix[v][3] & MSIX_ENTRY_MASKED)) {
+		t->msix_pending |= 1u << v;
+		return;
+	}
+	t->msix_pending &= ~(1u << v);
+	t->msis++;
+	vm_msi(t->fn.vm, (uint64_t)t->msix[v][1] << 32 | t->msix[v][0], t->msix[v][2]);
+}
+
+/* Masked vectors that became unmasked get their message now. */
+static void msix_flush(struct virtio_pci *t)
+{
+	if (!msix_on(t))
+		return;
+	for (uint16_t v = 0; v < MSIX_VECTORS && t->msix_pending; v++)
+		if (t->msix_pending & (1u << v))
+			msix_send(t, v);
+}
+
+static void signal_driver(struct virtio_dev *d, int q)
 {
 	struct virtio_pci *t = d->transport;
-	pci_set_intx(&t->fn, level);
+	if (msix_on(t)) {
+		msix_send(t, q == VIRTIO_CONFIG_SIGNAL ? t->config_vector : d->vq[q].msix_vector);
+		return;
+	}
+	d->isr |= q == VIRTIO_CONFIG_SIGNAL ? 2 : 1;
+	pci_set_intx(&t->fn, 1);
+}
+
+static void lower(struct virtio_dev *d)
+{
+	struct virtio_pci *t = d->transport;
+	d->isr = 0;
+	t->config_vector = VIRTIO_NO_VECTOR;
+	pci_set_intx(&t->fn, 0);
+}
+
+/* A vector the driver assigns reads back as itself when the device has
+ * it, else as NO_VECTOR: how a driver learns it was refused (4.1.5.1.2). */
+static uint16_t vector_or_none(uint64_t v)
+{
+	return v < MSIX_VECTORS ? (uint16_t)v : VIRTIO_NO_VECTOR;
 }
 
 static struct virtq *selected_queue(struct virtio_pci *t)
@@ -73,13 +141,13 @@ static uint64_t common_read(struct virtio_pci *t, uint64_t off, unsigned size)
 	case DRIVER_FEATURE_SELECT: return t->driver_feature_select;
 	case DRIVER_FEATURE:
 		return t->driver_feature_select < 2 ? (uint32_t)(d->driver_features >> (32 * t->driver_feature_select)) : 0;
-	case MSIX_CONFIG: return NO_VECTOR;
+	case MSIX_CONFIG: return t->config_vector;
 	case NUM_QUEUES: return d->ops->nqueues;
 	case DEVICE_STATUS: return d->status;
 	case CONFIG_GENERATION: return d->config_generation;
 	case QUEUE_SELECT: return t->queue_select;
 	case QUEUE_SIZE: return q ? q->size : 0;
-	case QUEUE_MSIX_VECTOR: return NO_VECTOR;
+	case QUEUE_MSIX_VECTOR: return q ? q->msix_vector : VIRTIO_NO_VECTOR;
 	case QUEUE_ENABLE: return q ? q->enabled : 0;
 	case QUEUE_NOTIFY_OFF: return q ? t->queue_select : 0;
 	case QUEUE_DESC: case QUEUE_DESC + 4:
@@ -140,13 +208,14 @@ static void common_write(struct virtio_pci *t, uint64_t off, uint64_t v, unsigne
 		return;
 	case DEVICE_STATUS: status_write(t, (uint8_t)v); return;
 	case QUEUE_SELECT: t->queue_select = (uint16_t)v; return;
+	case MSIX_CONFIG: t->config_vector = vector_or_none(v); return;
 	}
 	/* 4.1.4.3.2: the queue's setup is fixed once it is enabled */
 	if (!q || q->enabled)
 		return;
 	switch (off) {
 	case QUEUE_SIZE: q->size = (uint16_t)v; return;
-	case QUEUE_MSIX_VECTOR: q->msix_vector = (uint16_t)v; return;
+	case QUEUE_MSIX_VECTOR: q->msix_vector = vector_or_none(v); return;
 	case QUEUE_ENABLE:
 		if (v == 1 && virtq_check_rings(d, t->queue_select) == 0)
 			q->enabled = true;
@@ -173,13 +242,18 @@ static void bar_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
 		/* reading the ISR acknowledges it (4.1.4.5) */
 		v = d->isr;
 		d->isr = 0;
-		d->set_irq(d, 0);
+		pci_set_intx(&t->fn, 0);
+	} else if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + MSIX_VECTORS * MSIX_ENTRY && size == 4 &&
+		   off % 4 == 0) {
+		v = t->msix[(off - MSIX_TABLE_OFF) / MSIX_ENTRY][(off % MSIX_ENTRY) / 4];
+	} else if (off == MSIX_PBA_OFF && (size == 4 || size == 8)) {
+		v = t->msix_pending;
 	} else if (off >= DEVICE_OFF && off - DEVICE_OFF + size <= d->ops->config_size) {
 		if (d->ops->config_read)
 			d->ops->config_read(d, off - DEVICE_OFF, data, size);
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (off < DEVICE_OFF || off >= NOTIFY_OFF)
+	if (off < DEVICE_OFF || off >= MSIX_TABLE_OFF)
 		for (unsigned i = 0; i < size; i++)
 			data[i] = (uint8_t)(v >> (8 * i));
 }
@@ -195,6 +269,12 @@ static void bar_write(void *opaque, uint64_t off, const uint8_t *data, unsigned 
 	} else if (off >= DEVICE_OFF && off - DEVICE_OFF + size <= d->ops->config_size) {
 		if (d->ops->config_write)
 			d->ops->config_write(d, off - DEVICE_OFF, data, size);
+	} else if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + MSIX_VECTORS * MSIX_ENTRY && size == 4 &&
+		   off % 4 == 0) {
+		unsigned e = (unsigned)(off - MSIX_TABLE_OFF) / MSIX_ENTRY, w = (unsigned)(off % MSIX_ENTRY) / 4;
+		t->msix[e][w] = w == 3 ? (uint32_t)v & MSIX_ENTRY_MASKED : (uint32_t)v;
+		if (w == 3)
+			msix_flush(t);   /* an unmasked vector gets what it missed */
 	} else if (off >= NOTIFY_OFF && off < NOTIFY_OFF + NOTIFY_MULTIPLIER * d->ops->nqueues) {
 		unsigned q = (unsigned)(off - NOTIFY_OFF) / NOTIFY_MULTIPLIER;
 		if (d->vq[q].enabled && (d->status & VIRTIO_STATUS_DRIVER_OK) && !d->broken)
@@ -204,6 +284,17 @@ static void bar_write(void *opaque, uint64_t off, const uint8_t *data, unsigned 
 }
 
 static const struct io_handler bar_ops = { bar_read, bar_write };
+
+/* The driver wrote config space: clearing mask-all releases pending vectors. */
+static void msix_control_written(struct pci_function *f, unsigned off, unsigned size)
+{
+	struct virtio_pci *t = f->opaque;
+	if (off + size <= t->msix_cap + 2u || off > t->msix_cap + 3u)
+		return;
+	pthread_mutex_lock(&t->d->lock);
+	msix_flush(t);
+	pthread_mutex_unlock(&t->d->lock);
+}
 
 static void add_cap(struct pci_function *f, uint8_t type, uint32_t off, uint32_t len, bool notify)
 {
@@ -230,7 +321,8 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, const struct virtio_devi
 	d->vm = vm;
 	d->features = ops->features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC) |
 		      (1ull << VIRTIO_F_EVENT_IDX);
-	d->set_irq = set_irq;
+	d->signal = signal_driver;
+	d->lower = lower;
 	d->transport = t;
 	pthread_mutex_init(&d->lock, NULL);
 	t->d = d;
@@ -246,6 +338,16 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, const struct virtio_devi
 	add_cap(&t->fn, CAP_ISR, ISR_OFF, 1, false);
 	add_cap(&t->fn, CAP_DEVICE, DEVICE_OFF, (uint32_t)(ops->config_size ? ops->config_size : 1), false);
 	add_cap(&t->fn, CAP_NOTIFY, NOTIFY_OFF, NOTIFY_MULTIPLIER * ops->nqueues, true);
+	/* MSI-X: table size - 1, table and PBA in BAR0; enable and mask-all writable */
+	uint8_t msix[12] = { MSIX_CAP_ID, 0, MSIX_VECTORS - 1, 0 };
+	uint32_t table = MSIX_TABLE_OFF, pba = MSIX_PBA_OFF;
+	memcpy(msix + 4, &table, 4);
+	memcpy(msix + 8, &pba, 4);
+	t->msix_cap = pci_add_cap(&t->fn, msix, sizeof(msix));
+	t->fn.wmask[t->msix_cap + 3] = (MSIX_ENABLE | MSIX_MASKALL) >> 8;
+	t->fn.config_written = msix_control_written;
+	for (unsigned v = 0; v < MSIX_VECTORS; v++)
+		t->msix[v][3] = MSIX_ENTRY_MASKED;   /* reset state (PCI 3.0, 6.8.2.9) */
 	if (pci_add(vm, &t->fn, err, n) != 0) {
 		pthread_mutex_destroy(&d->lock);
 		free(t);

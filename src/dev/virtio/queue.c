@@ -50,9 +50,8 @@ void virtio_fail(struct virtio_dev *d, const char *why)
 	fprintf(stderr, "popek: %s: %s; the device needs a reset\n", d->ops->name, why);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (d->status & VIRTIO_STATUS_DRIVER_OK) {
-		d->isr |= 2;
 		d->config_generation++;
-		d->set_irq(d, 1);
+		d->signal(d, VIRTIO_CONFIG_SIGNAL);
 	}
 }
 
@@ -60,12 +59,13 @@ void virtio_reset(struct virtio_dev *d)
 {
 	d->status = 0;
 	d->driver_features = 0;
-	d->isr = 0;
 	d->broken = NULL;
 	memset(d->vq, 0, sizeof(d->vq));
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		d->vq[q].size = VIRTQ_MAX_SIZE;
-	d->set_irq(d, 0);
+		d->vq[q].msix_vector = VIRTIO_NO_VECTOR;
+	}
+	d->lower(d);
 	if (d->ops->reset)
 		d->ops->reset(d);
 }
@@ -250,10 +250,8 @@ void virtq_notify_driver(struct virtio_dev *d, unsigned q)
 	}
 	v->signalled_used = v->used_idx;
 	v->signalled_valid = true;
-	if (!want)
-		return;
-	d->isr |= 1;
-	d->set_irq(d, 1);
+	if (want)
+		d->signal(d, (int)q);
 }
 
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)

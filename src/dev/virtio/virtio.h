@@ -40,6 +40,9 @@ struct vm;
 #define VIRTIO_F_VERSION_1      32
 #define VIRTIO_F_ACCESS_PLATFORM 33
 
+#define VIRTIO_NO_VECTOR     0xffff
+#define VIRTIO_CONFIG_SIGNAL (-1)   /* signal(): the configuration changed */
+
 #define VIRTQ_MAX_SIZE  256     /* the queue size offered; the driver may pick less */
 #define VIRTQ_MAX_SEGS  (VIRTQ_MAX_SIZE + 8)  /* buffers one chain may have */
 #define VIRTIO_MAX_QUEUES 4
@@ -50,7 +53,7 @@ struct virtq {
 	bool enabled;
 	uint64_t desc, avail, used;  /* guest-physical addresses of the three parts */
 	uint8_t *desc_h, *avail_h, *used_h; /* ... in the host, once checked (virtq_check_rings) */
-	uint16_t msix_vector;        /* kept for the driver to read back; popek uses INTx */
+	uint16_t msix_vector;        /* its MSI-X vector, VIRTIO_NO_VECTOR: none */
 	uint16_t last_avail;         /* the next avail ring entry to take */
 	uint16_t used_idx;           /* the used ring's idx as popek last wrote it */
 	uint16_t signalled_used;     /* used_idx at the last interrupt (event index) */
@@ -99,12 +102,14 @@ struct virtio_dev {
 	uint64_t driver_features;         /* what the driver accepted */
 	uint8_t status;
 	uint8_t config_generation;
-	uint8_t isr;                      /* bit 0 queue interrupt, bit 1 configuration change */
+	uint8_t isr;                      /* PCI's ISR: bit 0 queue interrupt, bit 1 configuration change */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 	uint64_t chains, bad_chains;      /* --stats */
 	const char *broken;               /* why the device needs a reset, NULL while healthy */
-	/* set by the transport: drive the interrupt line */
-	void (*set_irq)(struct virtio_dev *d, int level);
+	/* set by the transport: interrupt the driver for queue q (or
+	 * VIRTIO_CONFIG_SIGNAL), and take back whatever is pending (reset) */
+	void (*signal)(struct virtio_dev *d, int q);
+	void (*lower)(struct virtio_dev *d);
 	void *transport;
 };
 
