@@ -3,6 +3,7 @@
  * the run. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
@@ -348,11 +349,19 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
-/* For the test that the filter holds: a system call the run never makes.
- * Under the filter it kills popek; with --no-seccomp it fails (no such
- * file) and the run goes on. */
-static void forbidden_call_hook(void)
+/* For the test that the filter holds: a system call the run never makes
+ * (POPEK_TEST_FORBIDDEN_CALL=socket: one only --net user may make). Under
+ * the filter it kills popek; with --no-seccomp execve fails (no such
+ * file), and the run goes on. */
+static void forbidden_call_hook(const char *which)
 {
+	if (strcmp(which, "socket") == 0) {
+		long fd = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		fprintf(stderr, "popek: test hook: socket returned %ld\n", fd);
+		if (fd >= 0)
+			close((int)fd);
+		return;
+	}
 	char *const argv[] = { NULL };
 	long r = syscall(SYS_execve, "/nonexistent/popek-test", argv, argv);
 	fprintf(stderr, "popek: test hook: execve returned %ld (no filter stopped it)\n", r);
@@ -385,11 +394,11 @@ int vm_run(struct vm *vm)
 	/* Every thread exists now; TSYNC gives them all the filter. */
 	if (vm->cfg.seccomp) {
 		char err[160];
-		if (vmm_filter_install(err, sizeof(err)) != 0)
+		if (vmm_filter_install(vm->cfg.net.enabled && vm->cfg.net.user, err, sizeof(err)) != 0)
 			vm_request_stop(vm, STATUS_HOST_ERROR, err);
 	}
 	if (getenv("POPEK_TEST_FORBIDDEN_CALL"))
-		forbidden_call_hook();
+		forbidden_call_hook(getenv("POPEK_TEST_FORBIDDEN_CALL"));
 	wait_for_end(vm);
 	for (int i = 0; i < vm->ncpus; i++)
 		pthread_join(vm->vcpu[i].thread, NULL);

@@ -46,8 +46,11 @@ static const int run_calls[] = {
 	SYS_restart_syscall, SYS_exit, SYS_exit_group,
 	SYS_preadv, SYS_pwritev, SYS_fdatasync, SYS_fallocate, /* virtio-blk on its image */
 	SYS_getrandom,            /* virtio-rng */
-	/* virtio-net --net user: libslirp opens a host socket for each guest
-	 * connection or UDP flow and accepts on its hostfwd listeners */
+};
+
+/* Only with --net user: libslirp opens a host socket for each guest
+ * connection or UDP flow and accepts on its hostfwd listeners. */
+static const int socket_calls[] = {
 	SYS_socket, SYS_connect, SYS_accept, SYS_shutdown,
 	SYS_setsockopt, SYS_getsockopt, /* non-blocking setup, SO_ERROR after a connect */
 	SYS_getpeername,          /* ... whether a connect went through */
@@ -103,7 +106,7 @@ static void allow_list(struct prog *p, const int *nr, size_t count)
 	}
 }
 
-static void build(struct prog *p)
+static void build(struct prog *p, bool sockets)
 {
 	p->n = 0;
 	emit(p, BPF_LD | BPF_W | BPF_ABS, LD_ARCH, 0, 0);
@@ -114,6 +117,8 @@ static void build(struct prog *p)
 	emit(p, BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1);
 	emit(p, BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
 	allow_list(p, run_calls, sizeof(run_calls) / sizeof(run_calls[0]));
+	if (sockets)
+		allow_list(p, socket_calls, sizeof(socket_calls) / sizeof(socket_calls[0]));
 #ifdef SANITIZER_CALLS
 	allow_list(p, sanitizer_calls, sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]));
 #endif
@@ -131,20 +136,20 @@ static void build(struct prog *p)
 	emit(p, BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
 }
 
-unsigned vmm_filter_length(void)
+unsigned vmm_filter_length(bool sockets)
 {
 	struct prog p;
-	build(&p);
+	build(&p, sockets);
 	return p.n;
 }
 
-int vmm_filter_install(char *err, size_t n)
+int vmm_filter_install(bool sockets, char *err, size_t n)
 {
 	/* glibc's time conversions (the RTC's gmtime_r and timegm) load the
 	 * time zone on first use, opening /etc/localtime: do it now */
 	tzset();
 	static struct prog p;
-	build(&p);
+	build(&p, sockets);
 	if (p.n >= MAX_INSNS) {
 		snprintf(err, n, "the VMM's seccomp filter does not fit its buffer");
 		return -1;

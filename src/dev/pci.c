@@ -279,30 +279,39 @@ static struct pci_function *bar_at(struct pci_host *h, uint64_t gpa, int *bar, u
 	return NULL;
 }
 
-static void window_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
+/* The handler of the BAR an access of size bytes at window offset off
+ * falls wholly in (*at: the offset in the BAR), or NULL. */
+static const struct io_handler *window_target(struct pci_host *h, uint64_t off, unsigned size,
+					      void **opaque, uint64_t *at)
 {
 	int bar;
-	uint64_t at;
-	struct pci_host *h = opaque;
 	pthread_mutex_lock(&h->lock);
-	struct pci_function *f = bar_at(h, PCI_MMIO_BASE + off, &bar, &at);
+	struct pci_function *f = bar_at(h, PCI_MMIO_BASE + off, &bar, at);
 	pthread_mutex_unlock(&h->lock);
-	if (f && f->bar_ops[bar] && at + size <= f->bar_size[bar])
-		f->bar_ops[bar]->read(f->opaque, at, data, size);
+	if (!f || !f->bar_ops[bar] || *at + size > f->bar_size[bar])
+		return NULL;
+	*opaque = f->opaque;
+	return f->bar_ops[bar];
+}
+
+static void window_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
+{
+	void *dev;
+	uint64_t at;
+	const struct io_handler *ops = window_target(opaque, off, size, &dev, &at);
+	if (ops)
+		ops->read(dev, at, data, size);
 	else
 		memset(data, 0xff, size);
 }
 
 static void window_write(void *opaque, uint64_t off, const uint8_t *data, unsigned size)
 {
-	int bar;
+	void *dev;
 	uint64_t at;
-	struct pci_host *h = opaque;
-	pthread_mutex_lock(&h->lock);
-	struct pci_function *f = bar_at(h, PCI_MMIO_BASE + off, &bar, &at);
-	pthread_mutex_unlock(&h->lock);
-	if (f && f->bar_ops[bar] && at + size <= f->bar_size[bar])
-		f->bar_ops[bar]->write(f->opaque, at, data, size);
+	const struct io_handler *ops = window_target(opaque, off, size, &dev, &at);
+	if (ops)
+		ops->write(dev, at, data, size);
 }
 
 static const struct io_handler address_ops = { address_read, address_write };

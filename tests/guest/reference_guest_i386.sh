@@ -4,13 +4,15 @@
 # the 32-bit boot protocol, on emu and on raw (and on kvm where the CPU has
 # VT-x/AMD-V): it must reach /init, show the 686 kernel, round-trip a tmpfs
 # file, run the commands, see a segfaulting program killed in the guest,
-# and power off with status 0; a guest panic ends with status 12; raw boots
-# once more with a fixed layout.
+# and power off with status 0; a guest panic ends with status 12; its
+# virtio-blk driver reads and writes a disk; raw boots once more with a
+# fixed layout.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/linux_guest.sh"
 out=$(mktemp)
 log=$(mktemp)
-trap 'rm -f "$out" "$log"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$out" "$log" "$work"' EXIT
 if ! "$ROOT/scripts/reference-guest" --arch i386 >/dev/null 2>"$log"; then
 	skip "reference guest i386: could not be built ($(grep error: "$log" | tail -n 1))"
 	finish
@@ -49,6 +51,20 @@ for engine in $list; do
 		pass "$name panic ends with status 12"
 	else
 		fail "$name panic: status $status; last lines: $(tail -n 3 "$out" | tr '\n' ' ')"
+	fi
+	# virtio-blk under the 32-bit kernel: the guest hashes a file of the disk and writes one
+	mkdir -p "$work/files"
+	echo "i386 disk $$" >"$work/files/note.txt"
+	if "$ROOT/scripts/mkdisk" "$work/files" "$work/disk.img" >/dev/null 2>&1; then
+		timeout 120 "$POPEK" run --engine "$engine" -m 256M -k "$REF/vmlinuz" -i "$REF/initramfs.cpio.gz" \
+			-a "console=ttyS0 popek.test=disk" --disk "$work/disk.img" </dev/null >"$out" 2>&1
+		status=$?
+		sum=$(sha256sum <"$work/files/note.txt" | cut -d' ' -f1)
+		grep -q "^POPEK-DISK $sum note.txt" "$out" && grep -q '^POPEK-DISK-DONE' "$out" && [ "$status" = 0 ] &&
+			pass "$name virtio-blk: reads the disk's file and writes one" ||
+			fail "$name virtio-blk: status $status: $(grep -m3 'POPEK-DISK' "$out" | tr '\n' ' ')"
+	else
+		fail "$name virtio-blk: scripts/mkdisk failed"
 	fi
 done
 

@@ -37,6 +37,17 @@ image_file() {
 	"$debugfs" -R "cat /$2" "$work/replay.img" 2>/dev/null
 }
 
+# wait_line PID FILE PATTERN: until FILE has a line matching PATTERN, PID
+# has ended, or LINUX_LIMIT seconds have passed.
+wait_line() {
+	for _ in $(seq 1 "$LINUX_LIMIT"); do
+		grep -q "$3" "$2" && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
 for engine in $LINUX_ENGINES; do
 	linux_use "$engine"
 	e=$LINUX_ENGINE
@@ -87,11 +98,7 @@ for engine in $LINUX_ENGINES; do
 		-i "$REF/initramfs.cpio.gz" -a "console=ttyS0 popek.test=disk popek.hold" \
 		--disk "$work/k.img" >"$out" 2>&1 &
 	pid=$!
-	for _ in $(seq 1 "$LINUX_LIMIT"); do
-		grep -q 'POPEK-DISK-SYNCED\|POPEK-DISK-FAILED' "$out" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 1
-	done
+	wait_line "$pid" "$out" 'POPEK-DISK-SYNCED\|POPEK-DISK-FAILED'
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid"
 	status=$?
@@ -189,20 +196,13 @@ PEER
 		-a "console=ttyS0 popek.test=netserve" --net "user,hostfwd=tcp:127.0.0.1:$hport-:8080" \
 		>"$out" 2>&1 &
 	pid=$!
-	for _ in $(seq 1 "$LINUX_LIMIT"); do
-		grep -q 'POPEK-NET-LISTENING\|POPEK-NET-FAILED' "$out" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 1
-	done
+	wait_line "$pid" "$out" 'POPEK-NET-LISTENING\|POPEK-NET-FAILED'
 	reply=$(python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 s.sendall(b"hello-through-hostfwd\n")
 print(s.makefile().readline().strip())' "$hport" 2>&1)
-	for _ in $(seq 1 "$LINUX_LIMIT"); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 1
-	done
+	wait_line "$pid" "$out" '^POPEK-NEVER-PRINTED$'   # until it ends
 	kill "$pid" 2>/dev/null
 	wait "$pid"
 	status=$?

@@ -18,6 +18,13 @@ for P in "$POPEK" "$POPEK_SAN"; do
 	[ $st = 1 ] && grep -q "execve returned -1" "$tmp/out" && grep -q "hello from popek guest" "$tmp/out" &&
 		pass "filter ($b): --no-seccomp leaves it off" ||
 		fail "filter ($b): --no-seccomp: status $st: $(tail -n 2 "$tmp/out" | tr '\n' ' ')"
+	# sockets: only for --net user (libslirp)
+	POPEK_TEST_FORBIDDEN_CALL=socket timeout 60 "$P" run --engine emu -k "$G/hello.elf" >"$tmp/out" 2>&1; st=$?
+	[ $st = 159 ] && ! grep -q "socket returned" "$tmp/out" && pass "filter ($b): a socket without --net user kills popek" ||
+		fail "filter ($b): socket without --net: status $st: $(tail -n 2 "$tmp/out" | tr '\n' ' ')"
+	POPEK_TEST_FORBIDDEN_CALL=socket timeout 60 "$P" run --engine emu --net user -k "$G/hello.elf" >"$tmp/out" 2>&1; st=$?
+	[ $st = 1 ] && grep -q "socket returned [0-9]" "$tmp/out" && pass "filter ($b): --net user may open sockets" ||
+		fail "filter ($b): socket with --net user: status $st: $(tail -n 2 "$tmp/out" | tr '\n' ' ')"
 	timeout 60 "$P" run --engine emu -c 2 -k "$G/hello.elf" --stats >"$tmp/out" 2>&1; st=$?
 	[ $st = 1 ] && grep -q "hello from popek guest" "$tmp/out" && grep -q "exits by reason" "$tmp/out" &&
 		pass "filter ($b): a two-vCPU run with --stats lives under the filter" ||

@@ -10,7 +10,7 @@
 
 #include "engine/emu/emu.h"
 
-#define HASH_SIZE 16384
+#define HASH_SIZE 65536   /* a bucket per block the cache can hold (MAX_BLOCKS) */
 #define ARENA_INSNS (1u << 18)
 #define MAX_BLOCKS (1u << 16)
 #define BLOCK_MAX 64
@@ -18,7 +18,7 @@
 static unsigned hash_of(uint64_t gpa, uint32_t mode)
 {
 	uint64_t h = (gpa ^ ((uint64_t)mode << 60)) * 0x9e3779b97f4a7c15ull;
-	return (unsigned)(h >> 50) & (HASH_SIZE - 1);
+	return (unsigned)(h >> 48) & (HASH_SIZE - 1);
 }
 
 int block_cache_init(struct emu_vm *v, uint64_t max_gpa)
