@@ -156,13 +156,20 @@ static const struct virtio_device_ops hvc_ops = {
 	.reset = reset,
 };
 
+/* The input thread gone: before the device's lock goes with it. */
+static void hvc_stop(struct hvc *h)
+{
+	if (!h->thread_running)
+		return;
+	atomic_store(&h->stop, true);
+	wake(h);
+	pthread_join(h->thread, NULL);
+	h->thread_running = false;
+}
+
 static void hvc_free(struct hvc *h)
 {
-	if (h->thread_running) {
-		atomic_store(&h->stop, true);
-		wake(h);
-		pthread_join(h->thread, NULL);
-	}
+	hvc_stop(h);
 	if (h->wake_fd >= 0)
 		close(h->wake_fd);
 	free(h);
@@ -207,12 +214,7 @@ static void hvc_destroy(struct vm *vm)
 	if (!d)
 		return;
 	struct hvc *h = d->priv;
-	if (h->thread_running) {
-		atomic_store(&h->stop, true);
-		wake(h);
-		pthread_join(h->thread, NULL);
-		h->thread_running = false;
-	}
+	hvc_stop(h);
 	virtio_pci_remove(d);
 	hvc_free(h);
 }
