@@ -55,12 +55,25 @@ void intr_kick(struct vm *vm)
 	pthread_mutex_unlock(&vm->intr_lock);
 }
 
+/* Whether some vCPU has an interrupt waiting: one that arrived after that
+ * vCPU looked, as it went to sleep. */
+static bool any_pending(struct vm *vm)
+{
+	for (int i = 0; i < vm->ncpus; i++)
+		if (intr_pending(&vm->vcpu[i]) >= 0)
+			return true;
+	return false;
+}
+
 /* Deterministic runs: with every vCPU halted nothing can happen before the
  * next deadline, so the clock jumps there. True when it did (or had no
- * need to); false when no timer is armed and only a device can wake us. */
+ * need to); false when no timer is armed and only a device can wake us,
+ * or when a halted vCPU has an interrupt it has not seen yet (an IPI sent
+ * while it went to sleep): it is about to wake, and the clock must not
+ * jump past the time it would run in. */
 static bool skip_to(struct vm *vm, uint64_t deadline)
 {
-	if (deadline == UINT64_MAX || atomic_load(&vm->halted) < vm->ncpus)
+	if (deadline == UINT64_MAX || atomic_load(&vm->halted) < vm->ncpus || any_pending(vm))
 		return false;
 	pthread_mutex_lock(&vm->intr_lock);
 	uint64_t now = vm_now_ns(vm);
@@ -76,6 +89,11 @@ void intr_wait(struct vcpu *cpu, uint64_t timeout_ns)
 {
 	struct vm *vm = cpu->vm;
 	const struct intr_platform *p = vm->intr;
+	/* the generation before the look: a kick between the look and the
+	 * wait below then ends the wait at once instead of being missed */
+	pthread_mutex_lock(&vm->intr_lock);
+	uint64_t seen = vm->intr_generation;
+	pthread_mutex_unlock(&vm->intr_lock);
 	if (p && p->poll)
 		p->poll(vm);
 	if (intr_pending(cpu) >= 0 || atomic_load(&vm->stopping))
@@ -101,7 +119,6 @@ void intr_wait(struct vcpu *cpu, uint64_t timeout_ns)
 		until.tv_sec += (time_t)(ns / 1000000000ull);
 		until.tv_nsec = (long)(ns % 1000000000ull);
 		pthread_mutex_lock(&vm->intr_lock);
-		uint64_t seen = vm->intr_generation;
 		while (seen == vm->intr_generation && !atomic_load(&vm->stopping))
 			if (pthread_cond_timedwait(&vm->intr_wake, &vm->intr_lock, &until) == ETIMEDOUT)
 				break;
