@@ -31,3 +31,21 @@ uint64_t access_value(const uint8_t *data, unsigned size)
 		v |= (uint64_t)data[i] << (8 * i);
 	return v;
 }
+
+void memory_read(const uint8_t *mem, uint64_t len, uint64_t off, uint8_t *data, unsigned size)
+{
+	for (unsigned i = 0; i < size; i++)
+		data[i] = off + i < len ? mem[off + i] : 0xff;
+}
+
+void memory_write(uint8_t *mem, uint64_t len, uint64_t off, const uint8_t *data, unsigned size)
+{
+	for (unsigned i = 0; i < size && off + i < len; i++)
+		mem[off + i] = data[i];
+}
+
+void access_store(uint8_t *data, unsigned size, uint64_t v)
+{
+	for (unsigned i = 0; i < size; i++)
+		data[i] = i < 8 ? (uint8_t)(v >> (8 * i)) : 0;
+}

@@ -23,5 +23,13 @@ void bytewise_write(byte_write_fn fn, void *opaque, uint64_t off, const uint8_t 
 
 /* Little-endian value of an access's data, as the guest's register held it. */
 uint64_t access_value(const uint8_t *data, unsigned size);
+/* The other way: the low size bytes of v into an access's data. */
+void access_store(uint8_t *data, unsigned size, uint64_t v);
+
+/* A device that is plain memory of len bytes (test RAM, pc-testdev's
+ * page): an access at the last bytes may run past the end, and the part
+ * beyond reads as ones and drops writes, as an open bus would. */
+void memory_read(const uint8_t *mem, uint64_t len, uint64_t off, uint8_t *data, unsigned size);
+void memory_write(uint8_t *mem, uint64_t len, uint64_t off, const uint8_t *data, unsigned size);
 
 #endif

@@ -99,8 +99,7 @@ static int add(struct fw_cfg *f, uint16_t key, const char *name, const void *dat
 static int add_le(struct fw_cfg *f, uint16_t key, uint64_t v, unsigned size)
 {
 	uint8_t b[8];
-	for (unsigned i = 0; i < size; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	access_store(b, size, v);
 	return add(f, key, NULL, b, size);
 }
 

@@ -424,9 +424,7 @@ BYTEWISE_OPS(port61, port61_byte, port61_set)
  * an 8-byte read is zero. */
 static void put_register(uint32_t reg, uint64_t off, uint8_t *data, unsigned size)
 {
-	uint64_t v = (uint64_t)reg >> (8 * (off & 3));
-	for (unsigned i = 0; i < size; i++)
-		data[i] = i < 8 ? (uint8_t)(v >> (8 * i)) : 0;
+	access_store(data, size, (uint64_t)reg >> (8 * (off & 3)));
 }
 
 static void ioapic_mmio_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)

@@ -68,15 +68,13 @@ static void none_read(void *opaque, uint64_t off, uint8_t *d, unsigned size)
 static void mem_read(void *opaque, uint64_t off, uint8_t *d, unsigned size)
 {
 	struct testdev *t = opaque;
-	for (unsigned i = 0; i < size; i++)
-		d[i] = off + i < TESTDEV_MEM ? t->mem[off + i] : 0xff;
+	memory_read(t->mem, TESTDEV_MEM, off, d, size);
 }
 
 static void mem_write(void *opaque, uint64_t off, const uint8_t *d, unsigned size)
 {
 	struct testdev *t = opaque;
-	for (unsigned i = 0; i < size && off + i < TESTDEV_MEM; i++)
-		t->mem[off + i] = d[i];
+	memory_write(t->mem, TESTDEV_MEM, off, d, size);
 }
 
 static const struct io_handler data_ops = { data_read, data_write };
