@@ -121,12 +121,10 @@ void pci_set_intx(struct pci_function *f, int level)
 	pthread_mutex_unlock(&f->host->lock);
 }
 
+/* popek's BARs are 32-bit memory BARs (pci_add). */
 static uint64_t bar_base(const struct pci_function *f, int i)
 {
-	uint64_t lo = pci_config_read(f, PCI_BAR0 + 4 * i, 4) & ~0xfull;
-	if (f->config[PCI_BAR0 + 4 * i] & PCI_BAR_MEM64)
-		lo |= (uint64_t)pci_config_read(f, PCI_BAR0 + 4 * i + 4, 4) << 32;
-	return lo;
+	return pci_config_read(f, PCI_BAR0 + 4 * i, 4) & ~0xfull;
 }
 
 int pci_add(struct vm *vm, struct pci_function *f, char *err, size_t n)
@@ -209,8 +207,7 @@ static void address_read(void *opaque, uint64_t off, uint8_t *data, unsigned siz
 {
 	struct pci_host *h = opaque;
 	if (off == 0 && size == 4) {
-		for (unsigned i = 0; i < 4; i++)
-			data[i] = (uint8_t)(h->address >> (8 * i));
+		access_store(data, 4, h->address);
 		return;
 	}
 	memset(data, 0xff, size);
@@ -242,8 +239,7 @@ static void data_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
 	pthread_mutex_lock(&h->lock);
 	uint32_t v = pci_config_read(f, ADDR_REG(h->address) + (unsigned)off, size);
 	pthread_mutex_unlock(&h->lock);
-	for (unsigned i = 0; i < size; i++)
-		data[i] = (uint8_t)(v >> (8 * i));
+	access_store(data, size, v);
 }
 
 static void data_write(void *opaque, uint64_t off, const uint8_t *data, unsigned size)

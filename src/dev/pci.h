@@ -59,7 +59,6 @@ struct pci_host;
 #define PCI_CMD_INTX_OFF  0x0400
 #define PCI_STATUS_INTX   0x0008
 #define PCI_STATUS_CAPS   0x0010
-#define PCI_BAR_MEM64     0x04
 
 /* One function (popek's devices are single-function). The device fills
  * config (IDs, class) and bar_size/bar_ops before pci_add; the bus owns

@@ -140,13 +140,6 @@ static uint64_t image_bytes(int fd)
 	return end > 0 ? (uint64_t)end : 0;
 }
 
-static void config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, unsigned size)
-{
-	struct blk *b = d->priv;
-	if (off + size <= sizeof(b->config))
-		memcpy(data, (uint8_t *)&b->config + off, size);
-}
-
 /* preadv/pwritev over a chain's buffers, from byte skip of them, for len bytes. */
 static int transfer(struct blk *b, bool write, const struct iovec *iov, unsigned niov, size_t skip,
 		    size_t len, uint64_t offset)
@@ -326,7 +319,6 @@ static const struct virtio_device_ops blk_ops = {
 	.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_BLK_SIZE) | (1ull << BLK_F_FLUSH) |
 		    (1ull << BLK_F_DISCARD) | (1ull << BLK_F_WRITE_ZEROES),
 	.config_size = sizeof(struct blk_config),
-	.config_read = config_read,
 	.notify = notify,
 };
 
@@ -360,6 +352,7 @@ static int blk_create(struct vm *vm, char *err, size_t n)
 			free(b);
 			return -1;
 		}
+		b->dev.config = &b->config;
 	}
 	return 0;
 }

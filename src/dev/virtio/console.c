@@ -41,13 +41,7 @@ struct hvc {
 	size_t npending, pending_at;
 };
 
-static void config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, unsigned size)
-{
-	(void)d;
-	struct console_config c = { .cols = 80, .rows = 25, .max_nr_ports = 1 };
-	if (off + size <= sizeof(c))
-		memcpy(data, (uint8_t *)&c + off, size);
-}
+static const struct console_config hvc_config = { .cols = 80, .rows = 25, .max_nr_ports = 1 };
 
 static void write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -151,7 +145,6 @@ static const struct virtio_device_ops hvc_ops = {
 	.pci_class = 0x078000,      /* simple communication controller, other */
 	.nqueues = 2,
 	.config_size = sizeof(struct console_config),
-	.config_read = config_read,
 	.notify = notify,
 	.reset = reset,
 };
@@ -196,6 +189,7 @@ static int hvc_create(struct vm *vm, char *err, size_t n)
 		hvc_free(h);
 		return -1;
 	}
+	h->dev.config = &hvc_config;
 	if (h->in_fd >= 0) {
 		if (pthread_create(&h->thread, NULL, input_thread, h) != 0) {
 			snprintf(err, n, "virtio-console: cannot start its input thread");

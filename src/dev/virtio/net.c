@@ -401,29 +401,6 @@ static bool ring_empty(struct rx_ring *r)
 	return empty;
 }
 
-static uint16_t avail_idx(const struct virtq *v)
-{
-	return __atomic_load_n((const uint16_t *)(const void *)(v->avail_h + 2), __ATOMIC_ACQUIRE);
-}
-
-/* Gives back the last k chains popped from the receive queue, unused. With
- * the event index the driver is asked to notify on its next buffer, since
- * the device now waits for more (2.7.10); queue.c had asked for a notify
- * only past the chains taken. Returns the available index asked about. */
-static uint16_t unpop(struct virtio_dev *d, unsigned k)
-{
-	struct virtq *v = &d->vq[RECEIVEQ];
-	v->last_avail = (uint16_t)(v->last_avail - k);
-	d->chains -= k;
-	uint16_t idx = avail_idx(v);
-	if (virtio_has(d, VIRTIO_F_EVENT_IDX)) {
-		__atomic_store_n((uint16_t *)(void *)(v->used_h + 4 + 8 * v->size), idx, __ATOMIC_RELAXED);
-		/* avail_event out before the index is read again (rx_flush_locked) */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	}
-	return idx;
-}
-
 /* Writes bytes [from, from + len) of header-then-frame into chain c. */
 static void fill(const struct virtio_chain *c, const uint8_t *hdr, const uint8_t *data, size_t from,
 		 size_t len)
@@ -451,15 +428,15 @@ static enum rx_result deliver(struct net *t, const uint8_t *data, size_t len)
 	unsigned k = 0;
 	while (placed < total) {
 		if (k == most) {
-			unpop(d, k);   /* the guest's buffers are too small for it */
+			virtq_unpop(d, RECEIVEQ, k);   /* the guest's buffers are too small for it */
 			return RX_DROPPED;
 		}
 		if (k == 0)
-			t->waiting_at = avail_idx(&d->vq[RECEIVEQ]);
+			t->waiting_at = virtq_avail_idx(d, RECEIVEQ);
 		int r = virtq_pop(d, RECEIVEQ, &t->rx[k]);
 		if (r != 1) {
 			if (r == 0 && k)
-				t->waiting_at = unpop(d, k);
+				t->waiting_at = virtq_unpop(d, RECEIVEQ, k);
 			return r == 0 ? RX_NO_BUFFERS : RX_DROPPED;
 		}
 		size_t room = t->rx[k].in_len;
@@ -496,7 +473,7 @@ static void rx_flush_locked(struct net *t)
 		 * added some as the device gave part of a chain back (the
 		 * driver may have missed the new avail_event) */
 		if (r == RX_NO_BUFFERS) {
-			if (avail_idx(&d->vq[RECEIVEQ]) != t->waiting_at)
+			if (virtq_avail_idx(d, RECEIVEQ) != t->waiting_at)
 				continue;
 			break;
 		}
@@ -608,13 +585,6 @@ static void notify(struct virtio_dev *d, unsigned q)
 		rx_flush_locked(t);   /* new receive buffers: frames may be waiting for them */
 }
 
-static void config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, unsigned size)
-{
-	struct net *t = d->priv;
-	if (off + size <= sizeof(t->config))
-		memcpy(data, (uint8_t *)&t->config + off, size);
-}
-
 /* A reset driver wants none of the frames from before it. */
 static void reset(struct virtio_dev *d)
 {
@@ -634,7 +604,6 @@ static const struct virtio_device_ops net_ops = {
 	.features = (1ull << NET_F_MTU) | (1ull << NET_F_MAC) | (1ull << NET_F_MRG_RXBUF) |
 		    (1ull << NET_F_STATUS),
 	.config_size = sizeof(struct net_config),
-	.config_read = config_read,
 	.notify = notify,
 	.reset = reset,
 };
@@ -1040,6 +1009,7 @@ static int net_create(struct vm *vm, char *err, size_t n)
 		net_free(t);
 		return -1;
 	}
+	t->dev.config = &t->config;
 	if ((cfg->user ? user_start(t, err, n) : tap_start(t, err, n)) != 0 || start_thread(t, err, n) != 0) {
 		virtio_pci_remove(&t->dev);
 		net_free(t);

@@ -130,7 +130,7 @@ static struct virtq *selected_queue(struct virtio_pci *t)
 	return t->queue_select < t->d->ops->nqueues ? &t->d->vq[t->queue_select] : NULL;
 }
 
-static uint64_t common_read(struct virtio_pci *t, uint64_t off, unsigned size)
+static uint64_t common_read(struct virtio_pci *t, uint64_t off)
 {
 	struct virtio_dev *d = t->d;
 	struct virtq *q = selected_queue(t);
@@ -157,7 +157,6 @@ static uint64_t common_read(struct virtio_pci *t, uint64_t off, unsigned size)
 	case QUEUE_DEVICE: case QUEUE_DEVICE + 4:
 		return q ? q->used >> (8 * (off - QUEUE_DEVICE)) : 0;
 	}
-	(void)size;
 	return 0;
 }
 
@@ -229,51 +228,55 @@ static void common_write(struct virtio_pci *t, uint64_t off, uint64_t v, unsigne
 		set_address(&q->used, off - QUEUE_DEVICE, v, size);
 }
 
+/* The MSI-X table word an access reaches: aligned 32-bit accesses only
+ * (PCI 3.0, 6.8.2), NULL for anything else. */
+static uint32_t *msix_word(struct virtio_pci *t, uint64_t off, unsigned size)
+{
+	if (off < MSIX_TABLE_OFF || off >= MSIX_TABLE_OFF + MSIX_VECTORS * MSIX_ENTRY || size != 4 || off % 4)
+		return NULL;
+	return &t->msix[(off - MSIX_TABLE_OFF) / MSIX_ENTRY][(off % MSIX_ENTRY) / 4];
+}
+
 static void bar_read(void *opaque, uint64_t off, uint8_t *data, unsigned size)
 {
 	struct virtio_pci *t = opaque;
 	struct virtio_dev *d = t->d;
+	uint32_t *word = msix_word(t, off, size);
 	uint64_t v = 0;
 	memset(data, 0, size);
 	pthread_mutex_lock(&d->lock);
 	if (off < COMMON_OFF + COMMON_LEN) {
-		v = common_read(t, off - COMMON_OFF, size);
+		v = common_read(t, off - COMMON_OFF);
 	} else if (off == ISR_OFF) {
 		/* reading the ISR acknowledges it (4.1.4.5) */
 		v = d->isr;
 		d->isr = 0;
 		pci_set_intx(&t->fn, 0);
-	} else if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + MSIX_VECTORS * MSIX_ENTRY && size == 4 &&
-		   off % 4 == 0) {
-		v = t->msix[(off - MSIX_TABLE_OFF) / MSIX_ENTRY][(off % MSIX_ENTRY) / 4];
+	} else if (word) {
+		v = *word;
 	} else if (off == MSIX_PBA_OFF && (size == 4 || size == 8)) {
 		v = t->msix_pending;
-	} else if (off >= DEVICE_OFF && off - DEVICE_OFF + size <= d->ops->config_size) {
-		if (d->ops->config_read)
-			d->ops->config_read(d, off - DEVICE_OFF, data, size);
+	} else if (off >= DEVICE_OFF && off - DEVICE_OFF + size <= d->ops->config_size && d->config) {
+		memcpy(data, (const uint8_t *)d->config + (off - DEVICE_OFF), size);
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (off < DEVICE_OFF || off >= MSIX_TABLE_OFF)
-		for (unsigned i = 0; i < size; i++)
-			data[i] = (uint8_t)(v >> (8 * i));
+		access_store(data, size, v);
 }
 
 static void bar_write(void *opaque, uint64_t off, const uint8_t *data, unsigned size)
 {
 	struct virtio_pci *t = opaque;
 	struct virtio_dev *d = t->d;
+	uint32_t *word = msix_word(t, off, size);
 	uint64_t v = access_value(data, size);
 	pthread_mutex_lock(&d->lock);
 	if (off < COMMON_OFF + COMMON_LEN) {
 		common_write(t, off - COMMON_OFF, v, size);
-	} else if (off >= DEVICE_OFF && off - DEVICE_OFF + size <= d->ops->config_size) {
-		if (d->ops->config_write)
-			d->ops->config_write(d, off - DEVICE_OFF, data, size);
-	} else if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + MSIX_VECTORS * MSIX_ENTRY && size == 4 &&
-		   off % 4 == 0) {
-		unsigned e = (unsigned)(off - MSIX_TABLE_OFF) / MSIX_ENTRY, w = (unsigned)(off % MSIX_ENTRY) / 4;
-		t->msix[e][w] = w == 3 ? (uint32_t)v & MSIX_ENTRY_MASKED : (uint32_t)v;
-		if (w == 3)
+	} else if (word) {
+		bool control = off % MSIX_ENTRY == 12;   /* vector control: the mask bit alone */
+		*word = control ? (uint32_t)v & MSIX_ENTRY_MASKED : (uint32_t)v;
+		if (control)
 			msix_flush(t);   /* an unmasked vector gets what it missed */
 	} else if (off >= NOTIFY_OFF && off < NOTIFY_OFF + NOTIFY_MULTIPLIER * d->ops->nqueues) {
 		unsigned q = (unsigned)(off - NOTIFY_OFF) / NOTIFY_MULTIPLIER;

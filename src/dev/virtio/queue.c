@@ -210,6 +210,27 @@ int virtq_pop(struct virtio_dev *d, unsigned q, struct virtio_chain *c)
 	return 1;
 }
 
+uint16_t virtq_avail_idx(const struct virtio_dev *d, unsigned q)
+{
+	return __atomic_load_n((const uint16_t *)(const void *)(d->vq[q].avail_h + 2), __ATOMIC_ACQUIRE);
+}
+
+uint16_t virtq_unpop(struct virtio_dev *d, unsigned q, unsigned k)
+{
+	struct virtq *v = &d->vq[q];
+	v->last_avail = (uint16_t)(v->last_avail - k);
+	d->chains -= k;
+	uint16_t idx = virtq_avail_idx(d, q);
+	if (virtio_has(d, VIRTIO_F_EVENT_IDX)) {
+		/* virtq_pop asked for a notify only past the chains taken; the
+		 * device now waits for more (2.7.10) */
+		store16(v->used_h + 4 + 8 * v->size, idx);   /* avail_event */
+		/* ... out before the caller reads the index again */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	return idx;
+}
+
 void virtq_push(struct virtio_dev *d, unsigned q, const struct virtio_chain *c, uint32_t written)
 {
 	struct virtq *v = &d->vq[q];

@@ -80,10 +80,7 @@ struct virtio_device_ops {
 	uint32_t pci_class;               /* class << 8 | prog-if */
 	unsigned nqueues;
 	uint64_t features;                /* the device's own bits (the transport adds the common ones) */
-	size_t config_size;               /* bytes of device configuration space */
-	/* Device configuration space (the transport bounds off/size). */
-	void (*config_read)(struct virtio_dev *d, uint64_t off, uint8_t *data, unsigned size);
-	void (*config_write)(struct virtio_dev *d, uint64_t off, const uint8_t *data, unsigned size);
+	size_t config_size;               /* bytes of device configuration space (virtio_dev.config) */
 	/* The driver notified queue q (it is enabled and the device is DRIVER_OK). */
 	void (*notify)(struct virtio_dev *d, unsigned q);
 	/* The device was reset (status 0): drop whatever is in flight. Optional. */
@@ -96,6 +93,9 @@ struct virtio_device_ops {
 struct virtio_dev {
 	const struct virtio_device_ops *ops;
 	void *priv;                       /* the device's own state */
+	/* the device configuration space, ops->config_size bytes the driver
+	 * reads as they are (no popek device takes writes to it) */
+	const void *config;
 	struct vm *vm;
 	pthread_mutex_t lock;
 	uint64_t features;                /* offered: ops->features plus the common bits */
@@ -130,6 +130,13 @@ void virtq_push(struct virtio_dev *d, unsigned q, const struct virtio_chain *c, 
 /* Interrupts the driver for q if it asked for it (VIRTQ_AVAIL_F_NO_INTERRUPT,
  * or the event index when negotiated). */
 void virtq_notify_driver(struct virtio_dev *d, unsigned q);
+/* The available index of q as the driver last published it. */
+uint16_t virtq_avail_idx(const struct virtio_dev *d, unsigned q);
+/* Gives back the last k chains taken from q, unused (a receive that did
+ * not fit): the next virtq_pop takes them again, and with the event index
+ * the driver is asked to notify at its next buffer. Returns the available
+ * index then. */
+uint16_t virtq_unpop(struct virtio_dev *d, unsigned q, unsigned k);
 /* Marks the device broken (NEEDS_RESET, configuration interrupt). */
 void virtio_fail(struct virtio_dev *d, const char *why);
 /* Whether the driver accepted feature bit `bit`. */
