@@ -10,6 +10,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/linux_guest.sh"
 linux_ready "virtio" || finish
+[ -n "$LINUX_KVM_WHY" ] && skip "virtio (kvm): $LINUX_KVM_WHY"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out=$work/out
