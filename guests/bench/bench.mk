@@ -5,8 +5,16 @@
 #   build/bench/compute-host         the same phases natively: reference checksums
 COMPUTE_ELF   := $(GB)/bench/compute.elf
 COMPUTE_HOST  := build/bench/compute-host
-COMPUTE_OBJ32 := $(GB)/obj32/bench/compute.c.o $(GB)/obj32/bench/compute_run.c.o $(GB)/obj32/bench/phases.c.o
-COMPUTE_OBJ64 := $(GB)/obj64/bench/compute64.c.o $(GB)/obj64/bench/compute_run.c.o $(GB)/obj64/bench/phases.c.o
+COMPUTE_OBJ32 := $(GB)/obj32/bench/compute.c.o $(GB)/obj32/bench/compute_run.c.o $(GB)/obj32/bench/phases.c.o \
+	$(GB)/obj32/bench/phase_fp.c.o
+COMPUTE_OBJ64 := $(GB)/obj64/bench/compute64.c.o $(GB)/obj64/bench/compute_run.c.o $(GB)/obj64/bench/phases.c.o \
+	$(GB)/obj64/bench/phase_fp.c.o
+# The fp phase uses SSE2 in both halves (and in the host programs), never
+# fused multiply-adds, and sqrt without errno: the same bits everywhere.
+FP_PHASE_FLAGS := -ffp-contract=off -fno-math-errno
+$(GB)/obj32/bench/phase_fp.c.o: GUEST_CFLAGS32 := $(filter-out -mgeneral-regs-only,$(GUEST_CFLAGS32)) \
+	-msse2 -mfpmath=sse $(FP_PHASE_FLAGS)
+$(GB)/obj64/bench/phase_fp.c.o: GUEST_CFLAGS64 := $(filter-out -mgeneral-regs-only,$(GUEST_CFLAGS64)) $(FP_PHASE_FLAGS)
 # The 64-bit half prints and nothing more: no report counters, no fault capture.
 COMPUTE_LIB64 := $(patsubst %,$(GB)/obj64/lib/%.c.o,printf serial string)
 
@@ -21,11 +29,11 @@ $(TRAPS_ELF): $(GB)/obj32/bench/traps.c.o $(GUEST_LIB32) guests/lib/guest.ld
 
 # The 32-bit phases as a host process (the raw engine's floor): freestanding,
 # since this machine has no 32-bit libc; guests/lib/libgcc.c for 64-bit division.
-$(COMPUTE_HOST32): guests/bench/compute_host32.c guests/bench/phases.c guests/bench/phases.h guests/lib/libgcc.c
+$(COMPUTE_HOST32): guests/bench/compute_host32.c guests/bench/phases.c guests/bench/phase_fp.c guests/bench/phases.h guests/lib/libgcc.c
 	@mkdir -p $(dir $@)
-	$(GUEST_CC) -m32 -march=i686 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	$(GUEST_CC) -m32 -march=i686 -msse2 -mfpmath=sse $(FP_PHASE_FLAGS) -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 		-fcf-protection=none -nostdlib -static -no-pie -Wall -Wextra -Werror -Iguests/bench -Iguests/lib \
-		guests/bench/compute_host32.c guests/bench/phases.c guests/lib/libgcc.c -o $@
+		guests/bench/compute_host32.c guests/bench/phases.c guests/bench/phase_fp.c guests/lib/libgcc.c -o $@
 
 $(GB)/bench/compute64.elf: $(COMPUTE_OBJ64) $(COMPUTE_LIB64) guests/lib/guest64.ld
 	@mkdir -p $(dir $@)
@@ -38,6 +46,7 @@ $(GB)/bench/compute64.blob.o: $(GB)/bench/compute64.bin
 $(COMPUTE_ELF): $(COMPUTE_OBJ32) $(GB)/bench/compute64.blob.o $(GUEST_LIB32) guests/lib/guest.ld
 	$(GUEST_LD32) -o $@ $(filter %.o,$^)
 
-$(COMPUTE_HOST): guests/bench/compute_host.c guests/bench/phases.c guests/bench/phases.h
+$(COMPUTE_HOST): guests/bench/compute_host.c guests/bench/phases.c guests/bench/phase_fp.c guests/bench/phases.h
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) -Iguests/bench guests/bench/compute_host.c guests/bench/phases.c -o $@
+	$(CC) $(BENCH_CFLAGS) $(FP_PHASE_FLAGS) -Iguests/bench guests/bench/compute_host.c guests/bench/phases.c \
+		guests/bench/phase_fp.c -o $@

@@ -258,6 +258,77 @@ static uint32_t phase_crc32(uint8_t *work, uint32_t scale)
 	return crc;
 }
 
+/* --- string: REP STOS, REPE CMPS and REPNE SCAS over 256 KiB buffers ------ */
+#define STRING_BYTES (256u << 10)
+#define STRING_ROUNDS 24u
+
+static void fill_stosl(void *d, uint32_t v, unsigned long words)
+{
+	__asm__ volatile("rep stosl" : "+D"(d), "+c"(words) : "a"(v) : "memory");
+}
+
+static void fill_stosb(void *d, uint8_t v, unsigned long n)
+{
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(v) : "memory");
+}
+
+/* Bytes REPE CMPSB compared before the first difference (N if none). */
+static unsigned long compare_cmpsb(const void *a, const void *b, unsigned long n)
+{
+	unsigned long left = n;
+	__asm__ volatile("cld\n\trepe cmpsb" : "+S"(a), "+D"(b), "+c"(left) : : "memory", "cc");
+	/* a difference stops it one byte past the differing pair */
+	return left || ((const uint8_t *)a)[-1] != ((const uint8_t *)b)[-1] ? n - left - 1 : n;
+}
+
+/* Bytes REPNE SCASB scanned before the first V (N if none). */
+static unsigned long scan_scasb(const void *p, uint8_t v, unsigned long n)
+{
+	unsigned long left = n;
+	__asm__ volatile("repne scasb" : "+D"(p), "+c"(left) : "a"(v) : "memory", "cc");
+	return left || ((const uint8_t *)p)[-1] == v ? n - left - 1 : n;
+}
+
+static uint32_t phase_string(uint8_t *work, uint32_t scale)
+{
+	uint8_t *a = work, *b = work + (1u << 20);
+	uint32_t h = 0x811c9dc5u, rounds = STRING_ROUNDS * scale;
+	for (uint32_t r = 0; r < rounds; r++) {
+		uint32_t v = 0x01010101u * (r & 0x7f);
+		fill_stosl(a, v, STRING_BYTES / 4);
+		fill_stosl(b, v, STRING_BYTES / 4);
+		/* an odd-length, odd-offset byte fill, then one differing byte */
+		fill_stosb(b + 3 + r, (uint8_t)v, STRING_BYTES - 64 - 2 * r);
+		uint32_t at = STRING_BYTES - 1 - r * 4099u % (STRING_BYTES / 2);
+		b[at] = (uint8_t)(v + 1);
+		a[STRING_BYTES - 1 - r] = 0xff;
+		h = mix(h, (uint32_t)compare_cmpsb(a, b, STRING_BYTES));
+		h = mix(h, (uint32_t)scan_scasb(a, 0xff, STRING_BYTES));
+		h = mix(h, (uint32_t)scan_scasb(b, (uint8_t)(v + 1), STRING_BYTES));
+	}
+	return h;
+}
+
+/* --- tlb: read-modify-write of random words over 16 MiB: 4096 pages, more
+ * than a software TLB holds, so most accesses miss in it ----------------- */
+#define TLB_WORK_BYTES (16u << 20)
+#define TLB_ACCESSES 3000000u
+
+static uint32_t phase_tlb(uint8_t *work, uint32_t scale)
+{
+	uint32_t *w = (uint32_t *)work, seed = 0x2545f491u, h = 0x811c9dc5u;
+	uint32_t n = TLB_ACCESSES * scale, mask = TLB_WORK_BYTES / 4 - 1;
+	/* the same start in every run and mode (earlier phases and the other
+	 * mode leave their data here), and every page touched once */
+	fill_stosl(w, 0x5a5a5a5au, TLB_WORK_BYTES / 4);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = xorshift32(&seed) & mask;
+		w[k] += i;
+		h = mix(h, w[k ^ 1]);
+	}
+	return h;
+}
+
 const struct phase phases[PHASE_COUNT] = {
 	{ "int", phase_int },
 	{ "memcpy", phase_memcpy },
@@ -265,4 +336,7 @@ const struct phase phases[PHASE_COUNT] = {
 	{ "interp", phase_interp },
 	{ "sieve", phase_sieve },
 	{ "crc32", phase_crc32 },
+	{ "string", phase_string },
+	{ "tlb", phase_tlb },
+	{ "fp", phase_fp },
 };
